@@ -1,0 +1,226 @@
+"""The RCNN with a memory layer of Definition 5 (Goel, Kakade, Kalai, Zhang 2022).
+
+    z = [x; 1]                                     (B, d+1)
+    grid = W diag(z), then l columns of ones       (B, m+1, d+1+l)
+    grid <- patch_net(pad_p(grid))   L times       one shared 3x3 filter
+    out = sum over the grid of head(grid)          (B,)
+
+The patch net is a 3x3 convolution from one channel followed by 1x1 convolutions with
+ReLU between them; the head is a pixel-wise 1 -> d_head -> 1 ReLU net. The same patch
+net is used at every cell and every layer, so its parameter count depends on none of
+d, m, l, L. Nothing in forward() is anything but this arithmetic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+
+@dataclass(frozen=True)
+class RCNNConfig:
+    """Sizes of an RCNN.
+
+    d: input bits (the memory layer has d_in = d + 1 columns).
+    m: training examples (the memory layer has d_mem = m + 1 rows; the last is the
+       dummy example of Algorithm 1).
+    work_columns: l, the columns of ones appended to the grid as work space.
+    layers: L, how many times the shared patch net is applied.
+    hidden: widths of the patch net's hidden layers; the first is the 3x3
+       convolution's output width, the rest are 1x1 convolutions.
+    head_hidden: d_head, the hidden width of the pixel-wise head.
+    padding: p, the constant value the convolution sees beyond the border.
+    checkpoint_every: recompute activations in blocks of this many layers during
+       backward (0 = store everything); bounds memory for deep networks.
+    """
+
+    d: int
+    m: int
+    work_columns: int = 0
+    layers: int = 1
+    hidden: tuple[int, ...] = (16, 16)
+    head_hidden: int = 100
+    padding: float = 0.0
+    checkpoint_every: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("d", "m", "layers", "head_hidden"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"RCNNConfig.{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("work_columns", "checkpoint_every"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"RCNNConfig.{name} must be >= 0, got {getattr(self, name)}")
+        if len(self.hidden) < 1 or any(int(h) < 1 for h in self.hidden):
+            raise ValueError(f"RCNNConfig.hidden needs >= 1 positive widths, got {self.hidden}")
+        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+
+    @property
+    def grid_shape(self) -> tuple[int, int]:
+        """(rows, columns) of the grid the body runs on: (m + 1, d + 1 + l)."""
+        return self.m + 1, self.d + 1 + self.work_columns
+
+
+@dataclass
+class SharedWeights:
+    """The shared filter and head as plain numpy arrays, in matrix form.
+
+    body: [(weight (out, in), bias (out,))] for each layer of the patch net; the
+        first layer's inputs are the 3x3 patch flattened row-major (9 inputs: index
+        3 * (dr + 1) + (dc + 1) holds the cell at row offset dr, column offset dc).
+    head: [(weight (d_head, 1), bias (d_head,)), (weight (1, d_head), bias (1,))].
+    """
+
+    body: list[tuple[np.ndarray, np.ndarray]]
+    head: list[tuple[np.ndarray, np.ndarray]]
+
+    @property
+    def hidden(self) -> tuple[int, ...]:
+        return tuple(w.shape[0] for w, _ in self.body[:-1])
+
+    @property
+    def parameter_count(self) -> int:
+        return sum(w.size + b.size for w, b in self.body + self.head)
+
+    def values(self) -> np.ndarray:
+        """The sorted distinct values of every weight and bias (the set U)."""
+        flat = [a.ravel() for pair in self.body + self.head for a in pair]
+        return np.unique(np.concatenate(flat))
+
+
+class RCNN(nn.Module):
+    """Recurrent convolutional network with a memory layer (Definition 5)."""
+
+    def __init__(self, config: RCNNConfig):
+        super().__init__()
+        self.config = config
+        rows, cols = config.m + 1, config.d + 1
+        self.memory = nn.Parameter(torch.zeros(rows, cols))  # W, trained by Algorithm 1
+        widths = config.hidden
+        layers: list[nn.Module] = [nn.Conv2d(1, widths[0], kernel_size=3)]
+        for w_in, w_out in zip(widths, widths[1:] + (1,), strict=True):
+            layers += [nn.ReLU(), nn.Conv2d(w_in, w_out, kernel_size=1)]
+        self.patch_net = nn.Sequential(*layers)
+        self.head = nn.Sequential(
+            nn.Conv2d(1, config.head_hidden, kernel_size=1),
+            nn.ReLU(),
+            nn.Conv2d(config.head_hidden, 1, kernel_size=1),
+        )
+
+    # ---- the pieces of forward ---------------------------------------------------
+    def grid(self, z: torch.Tensor) -> torch.Tensor:
+        """W diag(z) with l columns of ones appended: (B, d+1) -> (B, m+1, d+1+l)."""
+        self._check_input(z)
+        g = self.memory.unsqueeze(0) * z.unsqueeze(1)
+        ones = g.new_ones(g.shape[0], g.shape[1], self.config.work_columns)
+        return torch.cat([g, ones], dim=2)
+
+    def step(self, grid: torch.Tensor) -> torch.Tensor:
+        """One application of the shared patch net to every cell: (B, H, W) -> (B, H, W)."""
+        p = self.config.padding
+        padded = F.pad(grid.unsqueeze(1), (1, 1, 1, 1), mode="constant", value=p)
+        return self.patch_net(padded).squeeze(1)
+
+    def run_body(self, grid: torch.Tensor, layers: int | None = None) -> torch.Tensor:
+        """Apply the shared patch net `layers` times (default L) to a (B, H, W) grid."""
+        if grid.dim() != 3:
+            raise ValueError(
+                f"run_body expects a (batch, rows, cols) grid, got {tuple(grid.shape)}"
+            )
+        layers = self.config.layers if layers is None else layers
+        if layers < 0:
+            raise ValueError(f"layers must be >= 0, got {layers}")
+        block = self.config.checkpoint_every
+        if block and torch.is_grad_enabled():
+            done = 0
+            while done < layers:
+                n = min(block, layers - done)
+                grid = checkpoint(self._steps, grid, n, use_reentrant=False)
+                done += n
+            return grid
+        return self._steps(grid, layers)
+
+    def _steps(self, grid: torch.Tensor, n: int) -> torch.Tensor:
+        for _ in range(n):
+            grid = self.step(grid)
+        return grid
+
+    def readout(self, grid: torch.Tensor) -> torch.Tensor:
+        """The pixel-wise head summed over the grid: (B, H, W) -> (B,)."""
+        return self.head(grid.unsqueeze(1)).sum(dim=(1, 2, 3))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """z = [x; 1] of shape (B, d+1) -> predictions of shape (B,)."""
+        return self.readout(self.run_body(self.grid(z)))
+
+    # ---- the shared weights ---------------------------------------------------------
+    def shared_parameters(self) -> list[nn.Parameter]:
+        """The patch net's and head's parameters (everything except W)."""
+        return list(self.patch_net.parameters()) + list(self.head.parameters())
+
+    def shared_parameter_count(self) -> int:
+        return sum(p.numel() for p in self.shared_parameters())
+
+    def freeze_shared(self) -> RCNN:
+        """Stop gradients to the filter and head, so that only W trains (Algorithm 1)."""
+        for p in self.shared_parameters():
+            p.requires_grad_(False)
+        return self
+
+    def export_shared(self) -> SharedWeights:
+        """The filter and head as numpy arrays in matrix form (see SharedWeights)."""
+
+        def matrix(conv: nn.Conv2d) -> tuple[np.ndarray, np.ndarray]:
+            w = conv.weight.detach().cpu().numpy().reshape(conv.out_channels, -1)
+            return w.copy(), conv.bias.detach().cpu().numpy().copy()
+
+        return SharedWeights(
+            body=[matrix(c) for c in self._convs(self.patch_net)],
+            head=[matrix(c) for c in self._convs(self.head)],
+        )
+
+    @torch.no_grad()
+    def load_shared(self, weights: SharedWeights) -> RCNN:
+        """Load filter and head weights; shapes must match this network's config."""
+        targets = [("body", self._convs(self.patch_net), weights.body)]
+        targets.append(("head", self._convs(self.head), weights.head))
+        for part, convs, pairs in targets:
+            if len(convs) != len(pairs):
+                raise ValueError(
+                    f"{part}: network has {len(convs)} layers, weights have {len(pairs)}"
+                )
+            for i, (conv, (w, b)) in enumerate(zip(convs, pairs, strict=True)):
+                want_w = (conv.out_channels, conv.weight[0].numel())
+                if tuple(np.shape(w)) != want_w or tuple(np.shape(b)) != (conv.out_channels,):
+                    raise ValueError(
+                        f"{part} layer {i}: expected weight {want_w} and bias "
+                        f"({conv.out_channels},), got {np.shape(w)} and {np.shape(b)}"
+                    )
+                conv.weight.copy_(torch.as_tensor(np.asarray(w)).reshape(conv.weight.shape))
+                conv.bias.copy_(torch.as_tensor(np.asarray(b)))
+        return self
+
+    @staticmethod
+    def _convs(seq: nn.Sequential) -> list[nn.Conv2d]:
+        return [mod for mod in seq if isinstance(mod, nn.Conv2d)]
+
+    def _check_input(self, z: torch.Tensor) -> None:
+        want = self.config.d + 1
+        if z.dim() != 2 or z.shape[1] != want:
+            raise ValueError(
+                f"input must have shape (batch, d+1) = (batch, {want}) for d = {self.config.d}, "
+                f"got {tuple(z.shape)}"
+            )
+        if z.dtype != self.memory.dtype:
+            raise ValueError(
+                f"input dtype {z.dtype} differs from the network's {self.memory.dtype}"
+            )
+
+
+def augment(x: torch.Tensor) -> torch.Tensor:
+    """[x; 1]: append the constant-1 feature to a (B, d) batch."""
+    return torch.cat([x, x.new_ones(x.shape[0], 1)], dim=1)
