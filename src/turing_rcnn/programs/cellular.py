@@ -1,0 +1,183 @@
+"""Cellular programs: a finite alphabet and a local rule over 3x3 neighbourhoods.
+
+A cell holds one symbol. Each step every cell looks at its 3x3 neighbourhood (cells
+beyond the grid read as the border symbol) and updates by
+
+    new = target of the Guard that fires, if one does, else the centre symbol;
+    new = new shifted by the sum of `by` over the Shifts that fire (alphabet order).
+
+Guards must be pairwise exclusive (no neighbourhood fires two of them). Shifts may
+overlap and add up; they express updates that are sums of local contributions, such
+as a Turing machine's head arriving from a neighbour. A result outside the alphabet
+is an error. Programs never import torch; compile.py turns them into RCNN weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+Position = tuple[int, int]  # (row offset, column offset), each in {-1, 0, 1}
+
+COMPASS: dict[str, Position] = {
+    "NW": (-1, -1), "N": (-1, 0), "NE": (-1, 1),
+    "W": (0, -1), "C": (0, 0), "E": (0, 1),
+    "SW": (1, -1), "S": (1, 0), "SE": (1, 1),
+}  # fmt: skip
+CENTRE: Position = (0, 0)
+
+
+def _position(p) -> Position:
+    if isinstance(p, str):
+        if p not in COMPASS:
+            raise ValueError(f"unknown position {p!r}; use one of {sorted(COMPASS)} or (dr, dc)")
+        return COMPASS[p]
+    dr, dc = p
+    if dr not in (-1, 0, 1) or dc not in (-1, 0, 1):
+        raise ValueError(f"position {p!r} is outside the 3x3 neighbourhood")
+    return int(dr), int(dc)
+
+
+def _conditions(when: Mapping) -> dict[Position, frozenset[str]]:
+    out: dict[Position, frozenset[str]] = {}
+    for p, symbols in when.items():
+        pos = _position(p)
+        if pos in out:
+            raise ValueError(f"position {pos} is named twice in one condition")
+        out[pos] = frozenset([symbols] if isinstance(symbols, str) else symbols)
+        if not out[pos]:
+            raise ValueError(f"position {pos} allows no symbol, so the rule never fires")
+    return out
+
+
+@dataclass(frozen=True)
+class Guard:
+    """Set the cell to `then` when every position in `when` holds one of its symbols."""
+
+    when: Mapping
+    then: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "when", _conditions(self.when))
+
+
+@dataclass(frozen=True)
+class Shift:
+    """Move the cell `by` places along the alphabet when every condition in `when` holds."""
+
+    when: Mapping
+    by: int
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "when", _conditions(self.when))
+        if not self.when:
+            raise ValueError("a Shift needs at least one condition")
+
+
+@dataclass
+class CellularProgram:
+    """An alphabet (in code order), the border symbol, and the rules.
+
+    readout gives each symbol a number; the compiled head sums it over the grid
+    (default 0 for symbols not listed).
+    """
+
+    symbols: list[str]
+    border: str
+    rules: list[Guard | Shift] = field(default_factory=list)
+    readout: dict[str, float] = field(default_factory=dict)
+    name: str = "cellular program"
+
+    def __post_init__(self) -> None:
+        self.symbols = list(self.symbols)
+        if len(set(self.symbols)) != len(self.symbols):
+            raise ValueError("the alphabet names a symbol twice")
+        if not self.symbols:
+            raise ValueError("the alphabet is empty")
+        self.index = {s: i for i, s in enumerate(self.symbols)}
+        self.check_symbol(self.border, "border")
+        for rule in self.rules:
+            for symbols in rule.when.values():
+                for s in symbols:
+                    self.check_symbol(s, f"condition of {rule}")
+            if isinstance(rule, Guard):
+                self.check_symbol(rule.then, f"target of {rule}")
+        for s in self.readout:
+            self.check_symbol(s, "readout")
+        self._check_exclusive()
+
+    @property
+    def guards(self) -> list[Guard]:
+        return [r for r in self.rules if isinstance(r, Guard)]
+
+    @property
+    def shifts(self) -> list[Shift]:
+        return [r for r in self.rules if isinstance(r, Shift)]
+
+    def check_symbol(self, s: str, where: str) -> None:
+        if s not in self.index:
+            raise ValueError(f"unknown symbol {s!r} in {where}; alphabet is {self.symbols}")
+
+    def _check_exclusive(self) -> None:
+        guards = self.guards
+        for i, a in enumerate(guards):
+            for b in guards[i + 1 :]:
+                shared = set(a.when) & set(b.when)
+                if all(a.when[p] & b.when[p] for p in shared):
+                    raise ValueError(
+                        f"overlapping guards: {_show(a)} and {_show(b)} both fire on some "
+                        "neighbourhood; make their conditions exclusive"
+                    )
+
+    # ---- reference simulator -------------------------------------------------------
+    def encode(self, rows: Iterable[Iterable[str]]) -> np.ndarray:
+        """A grid of symbol names -> a grid of alphabet indices."""
+        try:
+            return np.array([[self.index[s] for s in row] for row in rows], dtype=np.int64)
+        except KeyError as err:
+            raise ValueError(
+                f"unknown symbol {err.args[0]!r}; alphabet is {self.symbols}"
+            ) from None
+
+    def step(self, grid: np.ndarray) -> np.ndarray:
+        """One synchronous update of a grid of alphabet indices (the reference semantics)."""
+        grid = np.asarray(grid)
+        if grid.ndim != 2:
+            raise ValueError(f"a grid must be 2-D, got shape {grid.shape}")
+        h, w = grid.shape
+        padded = np.pad(grid, 1, constant_values=self.index[self.border])
+
+        def holds(when: dict[Position, frozenset[str]]) -> np.ndarray:
+            mask = np.ones((h, w), dtype=bool)
+            for (dr, dc), symbols in when.items():
+                view = padded[1 + dr : 1 + dr + h, 1 + dc : 1 + dc + w]
+                mask &= np.isin(view, [self.index[s] for s in symbols])
+            return mask
+
+        new = grid.copy()
+        for g in self.guards:
+            new[holds(g.when)] = self.index[g.then]
+        for s in self.shifts:
+            new += s.by * holds(s.when)
+        if new.min() < 0 or new.max() >= len(self.symbols):
+            r, c = np.argwhere((new < 0) | (new >= len(self.symbols)))[0]
+            raise ValueError(f"{self.name}: cell ({r}, {c}) was shifted outside the alphabet")
+        return new
+
+    def run(self, grid: np.ndarray, steps: int) -> np.ndarray:
+        for _ in range(steps):
+            grid = self.step(grid)
+        return grid
+
+    def read(self, grid: np.ndarray) -> float:
+        """The readout summed over a grid of indices (what the compiled head computes)."""
+        values = np.array([self.readout.get(s, 0.0) for s in self.symbols])
+        return float(values[np.asarray(grid)].sum())
+
+
+def _show(rule: Guard | Shift) -> str:
+    cond = ", ".join(f"{p}: {sorted(s)}" for p, s in rule.when.items())
+    effect = f"-> {rule.then!r}" if isinstance(rule, Guard) else f"shift {rule.by:+d}"
+    return f"[{cond} {effect}]"
