@@ -21,3 +21,34 @@ def test_demo_json_shows_ge_exact_and_mlp_struggling(capsys):
 def test_unknown_command_exits_with_usage_error():
     with pytest.raises(SystemExit):
         main(["no-such-command"])
+
+
+@pytest.mark.parametrize(
+    "machine, steps, ones",
+    [("1RB1LB_1LA1RZ", 6, 4), ("1RB1RZ_0RC1RB_1LC1LA", 14, 6), ("1RB1RZ_1LB0RC_1LC1LA", 21, 5)],
+)
+def test_run_tm_json_reports_the_busy_beavers(capsys, machine, steps, ones):
+    assert main(["run-tm", machine, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["steps"] == report["layers"] == steps
+    assert report["ones"] == ones and report["halted"] and report["state"] == "Z"
+    assert report["network_matches_reference"] is True
+    assert report["tape"].count("1") == ones
+    assert report["parameters"] > 0 and report["weight_values"] > 0
+
+
+def test_run_tm_with_tape_steps_and_2d_machine(capsys):
+    assert main(["run-tm", "1DB1LB_1UA1RZ", "--steps", "7", "--tape", "01", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["network_matches_reference"] is True and report["layers"] == 7
+    assert isinstance(report["head"], list)
+
+
+def test_info_and_errors(capsys):
+    assert main(["info", "1RB1LB_1LA1RZ", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["states"] == 2 and info["symbols"] == 2 and info["parameters"] > 0
+    assert main(["run-tm", "1RB1XB"]) == 2
+    assert "malformed transition" in capsys.readouterr().err
+    assert main(["run-tm", "1RB1LB_1LA1RZ", "--tape", "0a"]) == 2
+    assert "tape symbol 'a'" in capsys.readouterr().err

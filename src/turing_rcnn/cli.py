@@ -19,6 +19,37 @@ def _demo(args: argparse.Namespace) -> None:
         print(format_table(rows))
 
 
+def _run_tm(args: argparse.Namespace) -> None:
+    from .runner import run_machine
+
+    report = run_machine(
+        args.machine, tape=args.tape, steps=args.steps, max_steps=args.max_steps,
+        dtype=_DTYPES[args.dtype],
+    )  # fmt: skip
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return
+    for key, value in report.items():
+        print(f"{key:>26}: {value}")
+
+
+def _info(args: argparse.Namespace) -> None:
+    from .compile import compile_program
+    from .programs import TuringMachine
+
+    machine = TuringMachine.parse(args.machine)
+    info = {"machine": str(machine), "states": machine.n_states, "symbols": machine.n_symbols,
+            "two_d": machine.is_2d} | compile_program(machine.to_cellular()).summary()  # fmt: skip
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return
+    for key, value in info.items():
+        print(f"{key:>16}: {value}")
+
+
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="turing-rcnn",
@@ -31,6 +62,20 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true", help="print the table as JSON")
     demo.add_argument("--no-progress", action="store_true", help="hide progress bars")
     demo.set_defaults(func=_demo)
+
+    tm = sub.add_parser("run-tm", help="run a Turing machine inside the compiled RCNN")
+    tm.add_argument("machine", help="bbchallenge format, e.g. 1RB1LB_1LA1RZ")
+    tm.add_argument("--tape", default="", help="initial tape symbols from the head rightwards")
+    tm.add_argument("--steps", type=int, help="layers to run (default: until the machine halts)")
+    tm.add_argument("--max-steps", type=int, default=2000, help="cap when --steps is absent")
+    tm.add_argument("--dtype", choices=sorted(_DTYPES), default="float32")
+    tm.add_argument("--json", action="store_true")
+    tm.set_defaults(func=_run_tm)
+
+    info = sub.add_parser("info", help="sizes of the filter compiled from a Turing machine")
+    info.add_argument("machine")
+    info.add_argument("--json", action="store_true")
+    info.set_defaults(func=_info)
     return parser
 
 

@@ -90,7 +90,7 @@ class CompiledProgram:
 
     def summary(self) -> dict:
         return {
-            "symbols": len(self.program.symbols),
+            "alphabet": len(self.program.symbols),
             "rules": len(self.program.rules),
             "hidden": list(self.hidden),
             "head_hidden": self.head_hidden,
