@@ -82,7 +82,7 @@ def main() -> None:
             x = compiled.encode(grid)
             with torch.no_grad():
                 net.run_body(x, layers=1)  # warm-up
-                t_net, out = best_of(3, lambda x=x: net.run_body(x))
+                t_net, out = best_of(3, lambda x=x, net=net: net.run_body(x))
             t_ref, want = best_of(3, lambda g=grid, p=program: p.run(g, args.layers))
             updates = n * n * args.layers
             row = {
