@@ -1,15 +1,17 @@
 """Compile a cellular program into the RCNN's shared patch net and head, exactly.
 
-Codes. Symbol i of the alphabet is the cell value i (integers; the border symbol's
-code is the padding p).
+Codes. Symbol i of the alphabet is the cell value program.code[i] (default i; the
+border symbol's code is the padding p).
 
 Layer 1 (the 3x3 convolution) decodes with steep clamps. For a position and a
-threshold j (between codes j-1 and j) it holds the pair
+threshold j (between codes j-1 and j; with integer codes)  it holds the pair
 
     ReLU(2 v - 2 j + 3/2),  ReLU(2 v - 2 j + 1/2),
 
 whose difference is step_j(v) = [v >= j]: exactly 0 or 1 on every code and flat
-within 1/4 of each code, so no gradient passes through decoding. Only the thresholds
+within 1/4 of each code, so no gradient passes through decoding. Codes that are not
+multiples of 1/2 (Algorithm 1's raw memory values +-1/3) are not exact floats, so
+then every step is saturated by a second layer instead (see _StepLayers). Only the thresholds
 a rule looks at are built, plus all of them at the centre, which is decoded too
 (never passed through), so d(out)/d(grid) is exactly 0.
 
@@ -24,7 +26,12 @@ guard leaves the centre open) or `by` for a Shift. Without multi-position rules 
 patch net has ONE hidden layer (G is linear in it); otherwise a second hidden layer
 carries ReLU(G), ReLU(-G) and one unit per conjunction.
 
-The head is the readout as a 1-D step function of the final cell value.
+Carriers (program.keep): a gate pair ReLU(+-(v - code) + 1/4 - M (1 - keep)) passes
+the centre value's deviation from its code, exactly 0 but with derivative 1, only
+where a keep condition holds (the offset 1/4 keeps both ReLUs off their kinks).
+
+The head is the readout as a 1-D step function of the final cell value, plus a
+slope-1 tent around each `slope` code.
 
 Every weight is a multiple of 1/2 and every code an integer, so every value the
 network computes is a multiple of 1/2: arithmetic is exact in a dtype while the
@@ -34,6 +41,7 @@ largest magnitude (bounded by interval arithmetic below) stays under 2^(mantissa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import torch
@@ -56,7 +64,7 @@ class CompiledProgram:
 
     @property
     def padding(self) -> float:
-        return float(self.program.index[self.program.border])
+        return float(self.program.code[self.program.index[self.program.border]])
 
     @property
     def hidden(self) -> tuple[int, ...]:
@@ -121,14 +129,15 @@ class CompiledProgram:
         grid = np.asarray(grid)
         if grid.min(initial=0) < 0 or grid.max(initial=0) >= len(self.program.symbols):
             raise ValueError("grid holds indices outside the alphabet")
-        t = torch.as_tensor(grid, dtype=dtype)
+        t = torch.as_tensor(self.program.code[grid], dtype=dtype)
         return t.unsqueeze(0) if t.dim() == 2 else t
 
     def decode(self, values: torch.Tensor) -> np.ndarray:
         """Cell values -> alphabet indices; raises unless every value is exactly a code."""
+        codes = torch.as_tensor(self.program.code, dtype=values.dtype).double().numpy()
         v = values.detach().cpu().double().numpy()
-        idx = np.rint(v).astype(np.int64)
-        bad = (v != idx) | (idx < 0) | (idx >= len(self.program.symbols))
+        idx = np.clip(np.searchsorted(codes, v), 0, len(codes) - 1)
+        bad = codes[idx] != v
         if bad.any():
             where = tuple(int(i) for i in np.argwhere(bad)[0])
             raise ValueError(f"cell {where} holds {v[where]!r}, which is not a code")
@@ -146,19 +155,21 @@ def compile_program(
     program: CellularProgram, dtype: torch.dtype = torch.float32
 ) -> CompiledProgram:
     """Program -> exact patch-net and head weights (see the module docstring)."""
-    k = len(program.symbols)
+    codes = [_fraction(c) for c in program.code]
+    k = len(codes)
     index = program.index
+    robust = any(c.denominator > 2 for c in codes)
 
-    # Effects: (conditions, amount); conditions map positions to sets of indices.
-    effects: list[tuple[dict[Position, set[int]], int]] = []
+    # Effects: (conditions, amount in code units); conditions map positions to index sets.
+    effects: list[tuple[dict[Position, set[int]], Fraction]] = []
     for rule in program.rules:
         when = {p: {index[s] for s in syms} for p, syms in rule.when.items()}
         if isinstance(rule, Guard):
             for c in sorted(when.get(CENTRE, set(range(k)))):
                 if index[rule.then] != c:
-                    effects.append((when | {CENTRE: {c}}, index[rule.then] - c))
+                    effects.append((when | {CENTRE: {c}}, codes[index[rule.then]] - codes[c]))
         else:
-            effects.append((when, rule.by))
+            effects.append((when, _fraction(rule.by)))
 
     def indicator(p: Position, members: set[int]) -> Linear:
         """[cell at p in members] = sum over runs [a, b) of step_a - step_b."""
@@ -168,22 +179,25 @@ def compile_program(
             before = inside[j - 1] if j > 0 else False
             now = inside[j] if j < k else False
             if now != before:
-                sign = 1 if now else -1
-                if j == 0:
-                    form["1"] = form.get("1", 0) + sign
-                elif j < k:
-                    form[(p, j)] = form.get((p, j), 0) + sign
+                key = "1" if j == 0 else (p, j)
+                if j < k:
+                    form[key] = form.get(key, 0) + (1 if now else -1)
         return form
 
-    def add(into: Linear, form: Linear, scale: float) -> None:
+    def add(into: Linear, form: Linear, scale) -> None:
         for key, coef in form.items():
             into[key] = into.get(key, 0) + scale * coef
 
-    # G: the decoded centre plus every single-position effect.
-    g_form: Linear = {(CENTRE, j): 1 for j in range(1, k)}
-    conjunctions: list[tuple[Linear, int]] = []
+    # G = F(centre) + single-position effects elsewhere, where F(code) is the centre's
+    # code after the centre-only effects: a step function of the centre.
+    new_code = list(codes)
+    g_form: Linear = {}
+    conjunctions: list[tuple[Linear, Fraction]] = []
     for when, amount in effects:
-        if len(when) == 1:
+        if set(when) == {CENTRE}:
+            for c in when[CENTRE]:
+                new_code[c] += amount
+        elif len(when) == 1:
             ((p, members),) = when.items()
             add(g_form, indicator(p, members), amount)
         else:
@@ -191,41 +205,54 @@ def compile_program(
             for p, members in when.items():
                 add(form, indicator(p, members), 1)
             conjunctions.append((form, amount))
+    g_form["1"] = g_form.get("1", 0) + new_code[0]
+    for j in range(1, k):
+        add(g_form, {(CENTRE, j): 1}, new_code[j] - new_code[j - 1])
+    for amount in [a for _, a in conjunctions] + list(np.diff(new_code)):
+        if amount.denominator > 2:
+            raise ValueError(
+                f"{program.name}: an update moves a cell by {amount}, not a multiple of 1/2; "
+                "map every such code to an integer code with a centre-only Guard first"
+            )
 
-    # Layer 1: a pair of ReLUs per (position, threshold) that any form uses.
-    used = sorted({key for f in [g_form] + [f for f, _ in conjunctions] for key in f if key != "1"})
-    slot = {key: i for i, key in enumerate(used)}
-    w1 = np.zeros((2 * len(used), 9))
-    b1 = np.zeros(2 * len(used))
-    for (p, j), i in slot.items():
-        col = 3 * (p[0] + 1) + (p[1] + 1)
-        w1[2 * i, col] = w1[2 * i + 1, col] = 2.0
-        b1[2 * i], b1[2 * i + 1] = -2.0 * j + 1.5, -2.0 * j + 0.5
+    # Carrier gates: the carrier is v - code(kept centre); open only when the keep
+    # condition holds (its conjunction is 1), closed by a margin of 1/2 otherwise.
+    span = codes[-1] - codes[0] + 1
+    gates: list[tuple[Linear, Fraction]] = []
+    for keep in program.keep:
+        conj: Linear = {"1": -(len(keep) - 1)}
+        for p, syms in keep.items():
+            add(conj, indicator(p, {index[s] for s in syms}), 1)
+        (centre,) = keep[CENTRE]
+        gates.append((conj, codes[index[centre]]))
 
-    def row(form: Linear) -> tuple[np.ndarray, float]:
-        """A linear form as weights on layer-1 units (+ on the first ReLU, - on the second)."""
-        w = np.zeros(2 * len(used))
-        for key, coef in form.items():
-            if key != "1":
-                w[2 * slot[key]] += coef
-                w[2 * slot[key] + 1] -= coef
-        return w, float(form.get("1", 0))
+    used = sorted({key for f in [g_form] + [f for f, _ in conjunctions + gates] for key in f
+                   if key != "1"})  # fmt: skip
+    layers = _StepLayers(used, codes, robust, carrier=bool(gates), low=codes[0])
 
-    if not conjunctions:
-        w_out, b_out = row(g_form)
-        body = [(w1, b1), (w_out[None, :], np.array([b_out]))]
+    if not conjunctions and not gates:
+        w_out, b_out = layers.row(g_form)
+        body = layers.hidden + [(w_out[None, :], np.array([b_out]))]
     else:
-        rows = [row(g_form)]
+        rows = [layers.row(g_form)]
         rows.append((-rows[0][0], -rows[0][1]))
-        rows += [row(form) for form, _ in conjunctions]
+        rows += [layers.row(form) for form, _ in conjunctions]
+        out = [1.0, -1.0] + [float(a) for _, a in conjunctions]
+        quarter = Fraction(1, 4)
+        for conj, centre_code in gates:
+            w_conj, b_conj = layers.row(conj)
+            w_v, b_v = layers.carrier()  # = v exactly, as a row
+            for sign in (1, -1):  # ReLU(+-(v - code) + 1/4 - span * (1 - conj))
+                bias = sign * (b_v - centre_code) + quarter - span + span * _fraction(b_conj)
+                rows.append((sign * w_v + float(span) * w_conj, float(bias)))
+            out += [0.5, -0.5]
         w2 = np.stack([w for w, _ in rows])
         b2 = np.array([b for _, b in rows])
-        w3 = np.array([[1.0, -1.0] + [float(a) for _, a in conjunctions]])
-        body = [(w1, b1), (w2, b2), (w3, np.zeros(1))]
+        body = layers.hidden + [(w2, b2), (np.array([out]), np.zeros(1))]
 
-    head = _readout_head(program)
+    head = _readout_head(program, codes)
     weights = SharedWeights(body=body, head=head)
-    compiled = CompiledProgram(program, weights, _max_magnitude(weights, k - 1))
+    compiled = CompiledProgram(program, weights, _max_magnitude(weights, codes))
     if not compiled.exact_in(dtype):
         raise ValueError(
             f"{program.name} is too large for exact {dtype} arithmetic: values reach "
@@ -235,25 +262,106 @@ def compile_program(
     return compiled
 
 
-def _readout_head(program: CellularProgram) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Head: r(v) = r_0 + sum_j (r_j - r_{j-1}) step_j(v), flat around every code."""
+def _fraction(x) -> Fraction:
+    """A code as an exact fraction (1/3 stored as a float comes back as 1/3)."""
+    return Fraction(x).limit_denominator(1 << 16)
+
+
+class _StepLayers:
+    """The hidden layers that decode positions into exact steps [v_p >= code_j].
+
+    Codes that are multiples of 1/2 are exact inputs: one layer of ReLU pairs gives
+    each step as a difference. Other codes (the raw memory values +-1/3) reach the
+    first layer inexactly in floating point, so each step gets one unit
+    u = ReLU(k (v - a)) (0 at code j-1, 3/2 at code j) and a second layer saturates
+    it exactly: n = ReLU(1 - u) = 1 - step. The optional carrier unit passes the
+    centre value v through unchanged (v - low + 1 >= 1 on every code).
+    """
+
+    def __init__(self, used, codes, robust: bool, carrier: bool, low: Fraction):
+        self.slot = {key: i for i, key in enumerate(used)}
+        self.robust, self.low = robust, low
+        per = 1 if robust else 2
+        n = per * len(used) + (1 if carrier else 0)
+        w1, b1 = np.zeros((n, 9)), np.zeros(n)
+        for (p, j), i in self.slot.items():
+            delta = codes[j] - codes[j - 1]
+            slope, start = 2 / delta, codes[j - 1] + delta / 4
+            for unit in range(per):  # pair: ReLU(slope (v - start)) and the same minus 1
+                col = 3 * (p[0] + 1) + (p[1] + 1)
+                w1[per * i + unit, col] = float(slope)
+                b1[per * i + unit] = float(-slope * start - unit)
+                if (slope * start).denominator > 2:
+                    raise ValueError(f"threshold {start} with slope {slope} is not exact")
+        if carrier:
+            w1[-1, 4], b1[-1] = 1.0, float(1 - low)
+        self.hidden = [(w1, b1)]
+        self.width = n
+        if robust:  # saturate: n_j = ReLU(1 - u_j); the carrier unit passes through
+            w2, b2 = -np.eye(n), np.ones(n)
+            if carrier:
+                w2[-1, -1], b2[-1] = 1.0, 0.0
+            self.hidden.append((w2, b2))
+
+    def row(self, form: Linear) -> tuple[np.ndarray, float]:
+        """A linear form in the steps as weights (and bias) on the last hidden layer."""
+        w, bias = np.zeros(self.width), float(form.get("1", 0))
+        for key, coef in form.items():
+            if key == "1":
+                continue
+            i = self.slot[key]
+            if self.robust:  # step = 1 - n
+                bias += float(coef)
+                w[i] -= float(coef)
+            else:  # step = first ReLU - second ReLU
+                w[2 * i] += float(coef)
+                w[2 * i + 1] -= float(coef)
+        return w, bias
+
+    def carrier(self) -> tuple[np.ndarray, Fraction]:
+        """The centre value v as (weights, bias) on the last hidden layer."""
+        w = np.zeros(self.width)
+        w[-1] = 1.0
+        return w, self.low - 1
+
+
+def _readout_head(program: CellularProgram, codes) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Head: r(v) = r_0 + sum_j (r_j - r_{j-1}) step_j(v), flat around every code, plus a
+    tent of slope 1 around each `slope` code (0 on the code, back to 0 halfway to its
+    neighbours) through which a kept carrier reaches the output."""
     r = [float(program.readout.get(s, 0.0)) for s in program.symbols]
     if any(2 * v != int(2 * v) for v in r):
         raise ValueError("readout values must be multiples of 1/2 for exact arithmetic")
-    jumps = [(j, r[j] - r[j - 1]) for j in range(1, len(r)) if r[j] != r[j - 1]]
-    if not jumps:  # a constant readout still needs one (silent) hidden unit
+    units: list[tuple[float, float, float]] = []  # (slope on v, bias, output weight)
+    for j in range(1, len(r)):
+        if r[j] != r[j - 1]:
+            delta = codes[j] - codes[j - 1]
+            slope, start = 2 / delta, codes[j - 1] + delta / 4
+            jump = r[j] - r[j - 1]
+            units += [(float(slope), float(-slope * start), jump),
+                      (float(slope), float(-slope * start - 1), -jump)]  # fmt: skip
+    for s in program.slope:
+        i = program.index[s]
+        gaps = [codes[i] - codes[i - 1]] if i > 0 else []
+        gaps += [codes[i + 1] - codes[i]] if i + 1 < len(codes) else []
+        w = min(gaps, default=Fraction(1)) / 2
+        c = codes[i]
+        for offset, weight in ((-w, -1.0), (-w / 2, 2.0), (w / 2, -2.0), (w, 1.0)):
+            units.append((1.0, float(-(c + offset)), weight))
+    if not units:  # a constant readout still needs one (silent) hidden unit
         return [(np.zeros((1, 1)), np.zeros(1)), (np.zeros((1, 1)), np.array([r[0]]))]
-    w1 = np.full((2 * len(jumps), 1), 2.0)
-    b1 = np.array([b for j, _ in jumps for b in (-2.0 * j + 1.5, -2.0 * j + 0.5)])
-    w2 = np.array([[s for _, jump in jumps for s in (jump, -jump)]])
+    w1 = np.array([[a] for a, _, _ in units])
+    b1 = np.array([b for _, b, _ in units])
+    w2 = np.array([[c for _, _, c in units]])
     return [(w1, b1), (w2, np.array([r[0]]))]
 
 
-def _max_magnitude(weights: SharedWeights, max_code: float) -> float:
-    """Interval bound on every partial sum in the patch net and head, for codes in [0, max_code]."""
+def _max_magnitude(weights: SharedWeights, codes) -> float:
+    """Interval bound on every partial sum in the patch net and head, over the codes."""
     worst = 0.0
+    largest = float(max(abs(codes[0]), abs(codes[-1])))
     for layers in (weights.body, weights.head):
-        bound = np.full(layers[0][0].shape[1], float(max_code))
+        bound = np.full(layers[0][0].shape[1], largest)
         for w, b in layers:
             terms = np.abs(w) @ bound + np.abs(b)
             worst = max(worst, float(terms.max()))

@@ -4,12 +4,20 @@ A cell holds one symbol. Each step every cell looks at its 3x3 neighbourhood (ce
 beyond the grid read as the border symbol) and updates by
 
     new = target of the Guard that fires, if one does, else the centre symbol;
-    new = new shifted by the sum of `by` over the Shifts that fire (alphabet order).
+    code(new) += sum of `by` over the Shifts that fire.
 
-Guards must be pairwise exclusive (no neighbourhood fires two of them). Shifts may
-overlap and add up; they express updates that are sums of local contributions, such
-as a Turing machine's head arriving from a neighbour. A result outside the alphabet
-is an error. Programs never import torch; compile.py turns them into RCNN weights.
+Each symbol has a code, the real value a cell holding it has inside the network
+(default: its index in the alphabet; codes must increase along the alphabet). Guards
+must be pairwise exclusive (no neighbourhood fires two of them). Shifts may overlap
+and add up; they express updates that are sums of local contributions, such as a
+Turing machine's head arriving from a neighbour. A result that is not a code is an
+error. Programs never import torch; compile.py turns them into RCNN weights.
+
+Two fields serve Algorithm 1's memorisation (see frame.py): `keep` lists exclusive
+conditions (each fixing the centre symbol) under which a cell keeps its *carrier*, a
+value that is exactly 0 but carries a derivative; everywhere else the carrier is
+dropped. `slope` lists symbols on which the compiled head has slope 1, so a kept
+carrier reaches the output with derivative exactly 1.
 """
 
 from __future__ import annotations
@@ -65,7 +73,7 @@ class Guard:
 
 @dataclass(frozen=True)
 class Shift:
-    """Move the cell `by` places along the alphabet when every condition in `when` holds."""
+    """Add `by` to the cell's code when every condition in `when` holds."""
 
     when: Mapping
     by: int
@@ -81,7 +89,7 @@ class CellularProgram:
     """An alphabet (in code order), the border symbol, and the rules.
 
     readout gives each symbol a number; the compiled head sums it over the grid
-    (default 0 for symbols not listed).
+    (default 0 for symbols not listed). codes, keep, slope: see the module docstring.
     """
 
     symbols: list[str]
@@ -89,6 +97,9 @@ class CellularProgram:
     rules: list[Guard | Shift] = field(default_factory=list)
     readout: dict[str, float] = field(default_factory=dict)
     name: str = "cellular program"
+    codes: dict[str, float] | None = None
+    keep: list[Mapping] = field(default_factory=list)
+    slope: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.symbols = list(self.symbols)
@@ -104,9 +115,23 @@ class CellularProgram:
                     self.check_symbol(s, f"condition of {rule}")
             if isinstance(rule, Guard):
                 self.check_symbol(rule.then, f"target of {rule}")
-        for s in self.readout:
+        for s in list(self.readout) + list(self.slope):
             self.check_symbol(s, "readout")
-        self._check_exclusive()
+        codes = self.codes or {}
+        for s in codes:
+            self.check_symbol(s, "codes")
+        self.code = np.array([float(codes.get(s, i)) for i, s in enumerate(self.symbols)])
+        if np.any(np.diff(self.code) <= 0):
+            raise ValueError("codes must increase strictly along the alphabet")
+        self.keep = [_conditions(k) for k in self.keep]
+        for k in self.keep:
+            if len(k.get(CENTRE, ())) != 1:
+                raise ValueError(f"a keep condition must fix the centre symbol, got {k}")
+            for symbols in k.values():
+                for s in symbols:
+                    self.check_symbol(s, "keep condition")
+        self._check_exclusive(self.guards, "guards")
+        self._check_exclusive([Guard(k, self.border) for k in self.keep], "keep conditions")
 
     @property
     def guards(self) -> list[Guard]:
@@ -120,14 +145,14 @@ class CellularProgram:
         if s not in self.index:
             raise ValueError(f"unknown symbol {s!r} in {where}; alphabet is {self.symbols}")
 
-    def _check_exclusive(self) -> None:
-        guards = self.guards
+    @staticmethod
+    def _check_exclusive(guards: list[Guard], what: str) -> None:
         for i, a in enumerate(guards):
             for b in guards[i + 1 :]:
                 shared = set(a.when) & set(b.when)
                 if all(a.when[p] & b.when[p] for p in shared):
                     raise ValueError(
-                        f"overlapping guards: {_show(a)} and {_show(b)} both fire on some "
+                        f"overlapping {what}: {_show(a)} and {_show(b)} both fire on some "
                         "neighbourhood; make their conditions exclusive"
                     )
 
@@ -159,12 +184,16 @@ class CellularProgram:
         new = grid.copy()
         for g in self.guards:
             new[holds(g.when)] = self.index[g.then]
+        if not self.shifts:
+            return new
+        value = self.code[new]
         for s in self.shifts:
-            new += s.by * holds(s.when)
-        if new.min() < 0 or new.max() >= len(self.symbols):
-            r, c = np.argwhere((new < 0) | (new >= len(self.symbols)))[0]
+            value = value + s.by * holds(s.when)
+        out = np.clip(np.searchsorted(self.code, value), 0, len(self.code) - 1)
+        if not np.array_equal(self.code[out], value):
+            r, c = np.argwhere(self.code[out] != value)[0]
             raise ValueError(f"{self.name}: cell ({r}, {c}) was shifted outside the alphabet")
-        return new
+        return out
 
     def run(self, grid: np.ndarray, steps: int) -> np.ndarray:
         for _ in range(steps):

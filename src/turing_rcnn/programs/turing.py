@@ -180,11 +180,12 @@ class TuringMachine:
         """The head slots in alphabet order: none, states A.., then HALT."""
         return [""] + self.states + [HALT]
 
-    def symbol(self, tape_symbol: int, head: str = "") -> str:
-        """Alphabet name of a cell: the tape symbol, plus the state if the head is there."""
-        return f"{tape_symbol}{head}"
+    def symbol(self, tape_symbol: int, head: str = "", names: list[str] | None = None) -> str:
+        """Alphabet name of a cell: the tape symbol (or its name), plus the state if the
+        head is there."""
+        return f"{names[tape_symbol] if names else tape_symbol}{head}"
 
-    def to_cellular(self) -> CellularProgram:
+    def to_cellular(self, names: list[str] | None = None) -> CellularProgram:
         """A cellular program doing one machine step per update.
 
         Alphabet index of a cell = symbol + n_symbols * slot (slot 0: no head, 1..s:
@@ -193,24 +194,30 @@ class TuringMachine:
         new state's slot (a Shift that looks at the neighbour the head leaves from).
         With one head on the tape the shifts never collide. Halted and undefined
         configurations have no rule, so they are fixed points. The readout counts
-        cells whose tape symbol is 1.
+        cells whose tape symbol is 1. `names` renames the tape symbols (default digits).
         """
         q = self.n_symbols
+        if names is not None and len(names) != q:
+            raise ValueError(f"{len(names)} names for {q} tape symbols")
+
+        def sym(a: int, head: str = "") -> str:
+            return self.symbol(a, head, names)
+
         slots = self.head_codes()
-        symbols = [self.symbol(a, h) for h in slots for a in range(q)]
+        symbols = [sym(a, h) for h in slots for a in range(q)]
         rules: list[Guard | Shift] = []
         arriving: dict[tuple[str, str], set[str]] = {}
         for st, row in zip(self.states, self.table, strict=True):
             for a, t in enumerate(row):
                 if t is None:
                     continue
-                rules.append(Guard({"C": self.symbol(a, st)}, then=self.symbol(t.write)))
-                arriving.setdefault((t.move, t.next), set()).add(self.symbol(a, st))
+                rules.append(Guard({"C": sym(a, st)}, then=sym(t.write)))
+                arriving.setdefault((t.move, t.next), set()).add(sym(a, st))
         for (move, nxt), heads in sorted(arriving.items()):
             dr, dc = MOVES[move]
             rules.append(Shift({(-dr, -dc): heads}, by=q * slots.index(nxt)))
-        readout = {self.symbol(1, h): 1.0 for h in slots} if q > 1 else {}
-        return CellularProgram(symbols, border=self.symbol(0), rules=rules,
+        readout = {sym(1, h): 1.0 for h in slots} if q > 1 else {}
+        return CellularProgram(symbols, border=sym(0), rules=rules,
                                readout=readout, name=f"TM {self}")  # fmt: skip
 
     def encode(self, result_or_tape: TMResult, box: tuple[int, int, int, int]) -> np.ndarray:
