@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 
 from turing_rcnn.cli import main
@@ -52,3 +53,21 @@ def test_info_and_errors(capsys):
     assert "malformed transition" in capsys.readouterr().err
     assert main(["run-tm", "1RB1LB_1LA1RZ", "--tape", "0a"]) == 2
     assert "tape symbol 'a'" in capsys.readouterr().err
+
+
+def test_learn_json_and_save_run(capsys, tmp_path):
+    path = tmp_path / "run.npz"
+    argv = ["learn", "--d", "4", "--m", "5", "--learner", "first-label", "--test", "50",
+            "--json", "--save-run", str(path)]  # fmt: skip
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    for key in ("d", "m", "layers", "parameters", "weight_values", "memorisation_exact",
+                "rcnn_error", "reference_error", "agreement", "seconds", "c1"):  # fmt: skip
+        assert key in report
+    assert report["memorisation_exact"] is True and report["agreement"] == 1.0
+    assert report["rcnn_error"] == report["reference_error"]
+    run = np.load(path)
+    assert np.array_equal(run["y_pred_rcnn"], run["y_pred_reference"])
+    assert run["X_train"].shape == (5, 4) and run["X_test"].shape == (50, 4)
+    assert main(["learn", "--d", "0", "--m", "2"]) == 2
+    assert "d must be" in capsys.readouterr().err

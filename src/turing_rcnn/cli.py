@@ -50,6 +50,21 @@ def _info(args: argparse.Namespace) -> None:
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
+def _learn(args: argparse.Namespace) -> None:
+    from .runner import learn
+
+    report = learn(
+        args.learner, d=args.d, m=args.m, task=args.task, k=args.k, noise=args.noise,
+        seed=args.seed, n_test=args.test, dtype=_DTYPES[args.dtype],
+        progress=not args.no_progress and not args.json, save_run=args.save_run,
+    )  # fmt: skip
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return
+    for key, value in report.items():
+        print(f"{key:>20}: {value}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="turing-rcnn",
@@ -71,6 +86,23 @@ def build_parser() -> argparse.ArgumentParser:
     tm.add_argument("--dtype", choices=sorted(_DTYPES), default="float32")
     tm.add_argument("--json", action="store_true")
     tm.set_defaults(func=_run_tm)
+
+    from .programs.learning import LEARNERS
+
+    lrn = sub.add_parser("learn", help="Algorithm 1: the RCNN learns a task with a learner program")
+    lrn.add_argument("--task", default="parity", choices=["parity"])
+    lrn.add_argument("--d", type=int, required=True, help="input bits")
+    lrn.add_argument("--m", type=int, required=True, help="training examples")
+    lrn.add_argument("--learner", default="first-label", choices=sorted(LEARNERS))
+    lrn.add_argument("--k", type=int, help="sparse parity of k bits (default: dense)")
+    lrn.add_argument("--noise", type=float, default=0.0, help="training label noise rate")
+    lrn.add_argument("--seed", type=int, default=0)
+    lrn.add_argument("--test", type=int, default=1000, help="test points")
+    lrn.add_argument("--dtype", choices=sorted(_DTYPES), default="float32")
+    lrn.add_argument("--save-run", metavar="PATH.npz", help="save data and predictions")
+    lrn.add_argument("--json", action="store_true")
+    lrn.add_argument("--no-progress", action="store_true")
+    lrn.set_defaults(func=_learn)
 
     info = sub.add_parser("info", help="sizes of the filter compiled from a Turing machine")
     info.add_argument("machine")

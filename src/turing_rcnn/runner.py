@@ -65,3 +65,52 @@ def run_machine(
         ),
         "seconds": round(seconds, 4),
     }
+
+
+def learn(
+    learner: str,
+    d: int,
+    m: int,
+    task: str = "parity",
+    k: int | None = None,
+    noise: float = 0.0,
+    seed: int = 0,
+    n_test: int = 1000,
+    dtype: torch.dtype = torch.float32,
+    progress: bool = True,
+    save_run: str | None = None,
+) -> dict:
+    """Algorithm 1 on a task: the RCNN's test error beside its learner's reference."""
+    from .tasks import ParityTask
+    from .train import RCNNLearner
+
+    if task != "parity":
+        raise ValueError(f"unknown task {task!r}; available: parity")
+    data = ParityTask(d, k=k, noise=noise).make(m, n_test=n_test, seed=seed)
+    start = time.perf_counter()
+    model = RCNNLearner(learner, dtype=dtype, progress=progress).fit(data.X_train, data.y_train)
+    fit_seconds = time.perf_counter() - start
+    pred = model.predict(data.X_test)
+    seconds = time.perf_counter() - start
+    ref = model.reference_predict(data.X_train, data.y_train, data.X_test)
+    t = model.learner.time(m, d)
+    if save_run:
+        np.savez(save_run, X_train=data.X_train, y_train=data.y_train, X_test=data.X_test,
+                 y_pred_rcnn=pred, y_pred_reference=ref)  # fmt: skip
+    compiled = model.compiled
+    return {
+        "task": task, "d": d, "m": m, "k": k, "noise": noise, "seed": seed,
+        "learner": model.learner.name,
+        "layers": model.layers_,
+        "c1": model.layers_ / (t + m + d),
+        "grid": list(model.net_.config.grid_shape),
+        "parameters": compiled.parameter_count,
+        "weight_values": len(compiled.weight_values),
+        "flops_per_cell": compiled.flops_per_cell,
+        "memorisation_exact": model.memorisation_exact_,
+        "rcnn_error": float(np.mean(pred != data.y_test)),
+        "reference_error": float(np.mean(ref != data.y_test)),
+        "agreement": float(np.mean(pred == ref)),
+        "fit_seconds": round(fit_seconds, 4),
+        "seconds": round(seconds, 4),
+    }  # fmt: skip
