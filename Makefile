@@ -26,6 +26,7 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_gauss.py
 	$(BIN)/python bench/bench_compile.py
+	$(BIN)/python bench/bench_theorem1.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench
