@@ -161,11 +161,18 @@ def compile_program(
     robust = any(c.denominator > 2 for c in codes)
 
     # Effects: (conditions, amount in code units); conditions map positions to index sets.
+    # A multi-position guard that leaves the centre open (more than 2 symbols) becomes
+    # an "open guard": new = G + g (target - C), with C g computed by one unit.
     effects: list[tuple[dict[Position, set[int]], Fraction]] = []
+    open_guards: list[tuple[dict[Position, set[int]], Fraction, set[int]]] = []
     for rule in program.rules:
         when = {p: {index[s] for s in syms} for p, syms in rule.when.items()}
-        if isinstance(rule, Guard):
-            for c in sorted(when.get(CENTRE, set(range(k)))):
+        centre_set = when.get(CENTRE, set(range(k)))
+        integral = all(codes[c].denominator <= 2 for c in centre_set)
+        if isinstance(rule, Guard) and len(centre_set) > 2 and set(when) != {CENTRE} and integral:
+            open_guards.append((when, codes[index[rule.then]], centre_set))
+        elif isinstance(rule, Guard):
+            for c in sorted(centre_set):
                 if index[rule.then] != c:
                     effects.append((when | {CENTRE: {c}}, codes[index[rule.then]] - codes[c]))
         else:
@@ -205,9 +212,24 @@ def compile_program(
             for p, members in when.items():
                 add(form, indicator(p, members), 1)
             conjunctions.append((form, amount))
-    g_form["1"] = g_form.get("1", 0) + new_code[0]
+    f_form: Linear = {"1": new_code[0]}  # F(C), the centre's code after centre-only effects
     for j in range(1, k):
-        add(g_form, {(CENTRE, j): 1}, new_code[j] - new_code[j - 1])
+        add(f_form, {(CENTRE, j): 1}, new_code[j] - new_code[j - 1])
+    add(g_form, f_form, 1)
+    span = codes[-1] - codes[0] + 1
+    products: list[Linear] = []  # (C - low) g = ReLU(h(C) - span (1 - conj))
+    for when, target, centre_set in open_guards:
+        form = {"1": -(len(when) - 1)}
+        for p, members in when.items():
+            add(form, indicator(p, members), 1)
+        conjunctions.append((form, target - codes[0]))
+        h = [codes[c] - codes[0] if c in centre_set else 0 for c in range(k)]
+        product: Linear = {"1": h[0] - span}
+        for j in range(1, k):
+            if h[j] != h[j - 1]:
+                add(product, {(CENTRE, j): 1}, h[j] - h[j - 1])
+        add(product, form, span)
+        products.append(product)
     for amount in [a for _, a in conjunctions] + list(np.diff(new_code)):
         if amount.denominator > 2:
             raise ValueError(
@@ -217,7 +239,6 @@ def compile_program(
 
     # Carrier gates: the carrier is v - code(kept centre); open only when the keep
     # condition holds (its conjunction is 1), closed by a margin of 1/2 otherwise.
-    span = codes[-1] - codes[0] + 1
     gates: list[tuple[Linear, Fraction]] = []
     for keep in program.keep:
         conj: Linear = {"1": -(len(keep) - 1)}
@@ -226,18 +247,19 @@ def compile_program(
         (centre,) = keep[CENTRE]
         gates.append((conj, codes[index[centre]]))
 
-    used = sorted({key for f in [g_form] + [f for f, _ in conjunctions + gates] for key in f
-                   if key != "1"})  # fmt: skip
+    forms = [g_form] + products + [f for f, _ in conjunctions + gates]
+    used = sorted({key for f in forms for key in f if key != "1"})
     layers = _StepLayers(used, codes, robust, carrier=bool(gates), low=codes[0])
 
-    if not conjunctions and not gates:
+    if not conjunctions and not gates:  # (open guards are conjunctions too)
         w_out, b_out = layers.row(g_form)
         body = layers.hidden + [(w_out[None, :], np.array([b_out]))]
     else:
         rows = [layers.row(g_form)]
         rows.append((-rows[0][0], -rows[0][1]))
         rows += [layers.row(form) for form, _ in conjunctions]
-        out = [1.0, -1.0] + [float(a) for _, a in conjunctions]
+        rows += [layers.row(form) for form in products]
+        out = [1.0, -1.0] + [float(a) for _, a in conjunctions] + [-1.0] * len(products)
         quarter = Fraction(1, 4)
         for conj, centre_code in gates:
             w_conj, b_conj = layers.row(conj)
