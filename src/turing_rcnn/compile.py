@@ -379,13 +379,36 @@ def _readout_head(program: CellularProgram, codes) -> list[tuple[np.ndarray, np.
 
 
 def _max_magnitude(weights: SharedWeights, codes) -> float:
-    """Interval bound on every partial sum in the patch net and head, over the codes."""
-    worst = 0.0
-    largest = float(max(abs(codes[0]), abs(codes[-1])))
-    for layers in (weights.body, weights.head):
-        bound = np.full(layers[0][0].shape[1], largest)
+    """Bound on every value and partial sum the patch net and head compute on codes.
+
+    Units that read one position (decoding layers) are evaluated on every code; a
+    unit mixing positions is bounded position by position (its pre-activation is a
+    sum of per-position functions); later layers by interval arithmetic.
+    """
+    values = np.array([float(c) for c in codes])
+    worst = float(np.abs(values).max())
+    for layers, width in ((weights.body, 9), (weights.head, 1)):
+        pos = np.arange(width)  # which input position each unit reads (-1: several)
+        h = np.repeat(values[:, None], width, axis=1)  # unit values on a uniform patch
+        bound = None
         for w, b in layers:
-            terms = np.abs(w) @ bound + np.abs(b)
-            worst = max(worst, float(terms.max()))
-            bound = terms
+            if bound is None:
+                terms = np.abs(w) * np.abs(h).max(axis=0)
+                worst = max(worst, float((terms.sum(axis=1) + np.abs(b)).max()))
+                reads = [np.unique(pos[np.flatnonzero(row)]) for row in w]
+                if all(len(r) <= 1 and (len(r) == 0 or r[0] >= 0) for r in reads):
+                    h = h @ w.T + b  # still one position per unit: evaluate on codes
+                    pos = np.array([r[0] if len(r) else 0 for r in reads])
+                    worst = max(worst, float(np.abs(h).max()))
+                    h = np.maximum(h, 0)
+                    continue
+                pre = np.full(len(b), 0.0) + b
+                for p in np.unique(pos):
+                    pre += (h[:, pos == p] @ w[:, pos == p].T).max(axis=0)
+                bound = np.maximum(pre, 0)
+                worst = max(worst, float(bound.max()))
+            else:
+                terms = np.abs(w) @ bound + np.abs(b)
+                worst = max(worst, float(terms.max()))
+                bound = terms
     return worst

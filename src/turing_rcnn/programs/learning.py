@@ -151,7 +151,146 @@ def last_label() -> LearnerProgram:
     )  # fmt: skip
 
 
+def gauss_reference_predict(X, y, X_test) -> np.ndarray:
+    from ..gf2 import GaussianElimination
+
+    return GaussianElimination().fit(X, y).predict(X_test)
+
+
+# Gaussian elimination as a systolic cellular program. Cell (a, j) handles "slot" c
+# (the pivot of column c) at step a + j + c after the start. Each cell holds its bit
+# b and two registers that move on every step: sigma, the slot's pivot bit travelling
+# DOWN column j ('n': no pivot for this column yet), and delta, row a's decision for
+# the slot travelling RIGHT along row a ('e' none, 'N' no-op, 'X' xor, 'S' store),
+# tagged with its age (0: made here this step, 1: one step old, '': older).
+# At its diagonal step (slot c = j, i.e. step a + 2j) a training cell decides: bit 1
+# and no pivot -> STORE (the row becomes the pivot of column j: every cell it passes
+# writes its bit into sigma and clears it, so the row is absorbed); bit 1 and a pivot
+# -> XOR; else no-op. A test cell never stores (free variables are 0). The diagonal
+# step is announced by a decision of age 1 in the cell itself (the left neighbour's
+# diagonal was one step ago) or, in column 0, by the upper neighbour's age-0 decision;
+# the top-left cell starts as if announced. The label column is column d; the answer
+# cell finishes when its age-1 mark arrives (step m + 2d) and writes '+' or '-'.
+# Any pivot representation in echelon form gives the same remainders and
+# predictions, so this equals the reference semantics (see gf2.GaussianElimination).
+_DELTAS = ["e", "N1", "N0", "X0", "X1", "X", "S0", "S1", "S"]  # order: classes are runs
+
+
+def _name(kind: str, b: int, sigma: str = "n", delta: str = "e") -> str:
+    if kind == "Q":
+        return {(0, "e"): "?", (1, "e"): "Q1"}.get((b, delta), f"Q{b}|{delta}")
+    tail = ("" if sigma == "n" else sigma) + ("" if delta == "e" else delta)
+    return f"{kind}{b}" + (f"|{tail}" if tail else "")
+
+
+def _gauss_states() -> dict[str, tuple]:
+    states: dict[str, tuple] = {}
+    for delta in _DELTAS:
+        for b in (0, 1):
+            if delta[0] != "S":
+                states[_name("T", b, "n", delta)] = ("T", b, "n", delta)
+            for sigma in ("n", "0", "1"):
+                states[_name("D", b, sigma, delta)] = ("D", b, sigma, delta)
+    for b in (0, 1):
+        for sigma in ("n", "0", "1"):
+            states[_name("L", b, sigma)] = ("L", b, sigma, "e")
+        for delta in ("e", "H"):
+            states[_name("Q", b, "n", delta)] = ("Q", b, "n", delta)
+    return states
+
+
+def _gauss_next(kind, b, own_go, col0_go, sigma_in, dec):
+    """The next state of a cell (see the comment above); dec = (kind, age) from the left."""
+    x = sigma_in == "1"
+    act, age = dec
+    aged = {0: "1", 1: "", None: ""}[age]
+    if kind == "Q":
+        if own_go:
+            return "+" if b == 0 else "-"
+        mark = "H" if age == 0 else "e"
+        return _name("Q", b ^ x if act == "X" else b, "n", mark)
+    if kind == "L":
+        if act == "X":
+            return _name("L", b ^ x, sigma_in)
+        if act == "S":
+            return _name("L", 0, str(b))
+        return _name("L", b, sigma_in)
+    go = own_go or col0_go
+    if kind == "T":
+        if go:
+            return _name("T", 0, "n", "X0") if b and x else _name("T", b, "n", "N0")
+        if act == "X":
+            return _name("T", b ^ x, "n", "X" + aged)
+        return _name("T", b, "n", ("N" + aged) if act == "N" and age == 0 else "e")
+    if go:
+        if b and sigma_in == "n":
+            return _name("D", 0, "1", "S0")
+        if b and x:
+            return _name("D", 0, "1", "X0")
+        return _name("D", b, sigma_in, "N0")
+    if act == "X":
+        return _name("D", b ^ x, sigma_in, "X" + aged)
+    if act == "S":
+        return _name("D", 0, str(b), "S" + aged)
+    return _name("D", b, sigma_in, "N1" if act == "N" and age == 0 else "e")
+
+
+def gauss() -> LearnerProgram:
+    """Incremental GF(2) elimination as a systolic cellular program (O(m + d) steps)."""
+    states = _gauss_states()
+    symbols = ["_"] + list(states) + ["+", "-", "#"]
+    for s in LAYOUT:
+        assert s in symbols, s
+    others = [s for s in symbols if s not in states]  # '_', '+', '-', '#'
+
+    def where(pred) -> list[str]:
+        return [s for s, st in states.items() if pred(st)]
+
+    sig = {v: where(lambda st, v=v: st[0] in "DL" and st[2] == v) for v in "01"}
+    sig["n"] = [s for s in symbols if s not in sig["0"] + sig["1"]]
+    hop0 = set(where(lambda st: st[0] == "D" and st[3] in ("N0", "X0", "S0")))
+    decisions = {  # (act, age) -> the W symbols carrying it
+        ("X", 0): where(lambda st: st[0] in "DT" and st[3] == "X0"),
+        ("X", 1): where(lambda st: st[0] in "DT" and st[3] in ("X1", "X")),
+        ("S", 0): where(lambda st: st[0] == "D" and st[3] == "S0"),
+        ("S", 1): where(lambda st: st[0] == "D" and st[3] in ("S1", "S")),
+        ("N", 0): where(lambda st: st[0] in "DT" and st[3] == "N0"),
+    }
+    carried = {s for v in decisions.values() for s in v}
+    decisions[("e", None)] = [s for s in symbols if s not in carried and s != "#"]
+
+    def own_go(st) -> bool:
+        return st[3] in ("N1", "X1", "S1", "H")
+
+    groups: dict[tuple, list[str]] = {}  # (N set, W set, target) -> centre symbols
+    for name, st in states.items():
+        kind, b = st[0], st[1]
+        for sigma_in in ("n", "0", "1"):
+            cases = [((act, age), tuple(ws), None) for (act, age), ws in decisions.items()]
+            if kind in "DT":  # column 0: W is the border; the upper cell may announce
+                cases += [(("e", None), ("#",), True), (("e", None), ("#",), False)]
+            for dec, w_set, col0 in cases:
+                n_set = sig[sigma_in]
+                if col0 is not None:
+                    n_set = [s for s in n_set if (s in hop0) == col0]
+                if not n_set:
+                    continue
+                target = _gauss_next(kind, b, own_go(st), bool(col0), sigma_in, dec)
+                groups.setdefault((tuple(n_set), w_set, target), []).append(name)
+    rules = [Guard({"C": centre, "N": list(n_set), "W": list(w_set)}, then=target)
+             for (n_set, w_set, target), centre in groups.items()]  # fmt: skip
+    program = CellularProgram(symbols, "#", rules, name="gauss")
+    del others
+    return LearnerProgram(
+        "gauss", program, start={b: _name("D", b, "n", "N1") for b in (0, 1)},
+        answers={"+": 1, "-": -1}, time=lambda m, d: m + 2 * d + 2,
+        reference=gauss_reference_predict,
+        description="incremental GF(2) Gaussian elimination (systolic cellular program)",
+    )  # fmt: skip
+
+
 LEARNERS: dict[str, Callable[[], LearnerProgram]] = {
+    "gauss": gauss,
     "first-label": first_label,
     "last-label": last_label,
     "majority": majority,
