@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .cellular import CellularProgram, Guard
+from .cellular import CellularProgram, Guard, Shift
 from .turing import HALT, Transition, TuringMachine
 
 LAYOUT = ["_", "D0", "D1", "L0", "L1", "T0", "T1", "?", "+", "-"]
@@ -184,16 +184,20 @@ def _name(kind: str, b: int, sigma: str = "n", delta: str = "e") -> str:
 
 
 def _gauss_states() -> dict[str, tuple]:
+    """Training-row states in three equal blocks by sigma (so passing sigma down is a
+    constant shift of the code), then the test row and the answer cell."""
     states: dict[str, tuple] = {}
+    for sigma in ("n", "0", "1"):
+        for delta in _DELTAS:
+            for b in (0, 1):
+                states[_name("D", b, sigma, delta)] = ("D", b, sigma, delta)
+        for b in (0, 1):
+            states[_name("L", b, sigma)] = ("L", b, sigma, "e")
     for delta in _DELTAS:
         for b in (0, 1):
             if delta[0] != "S":
                 states[_name("T", b, "n", delta)] = ("T", b, "n", delta)
-            for sigma in ("n", "0", "1"):
-                states[_name("D", b, sigma, delta)] = ("D", b, sigma, delta)
     for b in (0, 1):
-        for sigma in ("n", "0", "1"):
-            states[_name("L", b, sigma)] = ("L", b, sigma, "e")
         for delta in ("e", "H"):
             states[_name("Q", b, "n", delta)] = ("Q", b, "n", delta)
     return states
@@ -241,7 +245,6 @@ def gauss() -> LearnerProgram:
     symbols = ["_"] + list(states) + ["+", "-", "#"]
     for s in LAYOUT:
         assert s in symbols, s
-    others = [s for s in symbols if s not in states]  # '_', '+', '-', '#'
 
     def where(pred) -> list[str]:
         return [s for s, st in states.items() if pred(st)]
@@ -262,25 +265,49 @@ def gauss() -> LearnerProgram:
     def own_go(st) -> bool:
         return st[3] in ("N1", "X1", "S1", "H")
 
+    # Training cells always pass sigma down, except a STORE (which starts from 'n'):
+    # guards write sigma = 'n' and two Shifts add the incoming sigma's block offset.
+    block = len([s for s, st in states.items() if st[0] in "DL" and st[2] == "n"])
+    offset = {"n": 0, "0": block, "1": 2 * block}
+    index = {s: i for i, s in enumerate(symbols)}
+    rows = [s for s, st in states.items() if st[0] in "DL"]
+    rules: list = [Shift({"C": rows, "N": sig[v]}, by=offset[v]) for v in "01"]
+
+    def strip(target: str, sigma_in: str) -> str:
+        """The target written by the guard, before the sigma shift is added."""
+        if target not in rows:
+            return target
+        return symbols[index[target] - offset[sigma_in]]
+
     groups: dict[tuple, list[str]] = {}  # (N set, W set, target) -> centre symbols
     for name, st in states.items():
         kind, b = st[0], st[1]
-        for sigma_in in ("n", "0", "1"):
-            cases = [((act, age), tuple(ws), None) for (act, age), ws in decisions.items()]
-            if kind in "DT":  # column 0: W is the border; the upper cell may announce
-                cases += [(("e", None), ("#",), True), (("e", None), ("#",), False)]
-            for dec, w_set, col0 in cases:
-                n_set = sig[sigma_in]
+        cases = [((act, age), tuple(ws), None) for (act, age), ws in decisions.items()]
+        if kind in "DT":  # column 0: W is the border; the upper cell may announce
+            cases += [(("e", None), ("#",), True), (("e", None), ("#",), False)]
+        for dec, w_set, col0 in cases:
+            targets = {}
+            for sigma_in in ("n", "0", "1"):
+                target = _gauss_next(kind, b, own_go(st), bool(col0), sigma_in, dec)
+                targets[sigma_in] = strip(target, sigma_in) if kind in "DL" else target
+            if len(set(targets.values())) == 1:  # sigma does not matter here
+                n_sets = {targets["n"]: symbols}
+            else:
+                n_sets = {}
+                for sigma_in, target in targets.items():
+                    n_sets[target] = n_sets.get(target, []) + sig[sigma_in]
+            for target, n_set in n_sets.items():
                 if col0 is not None:
                     n_set = [s for s in n_set if (s in hop0) == col0]
-                if not n_set:
-                    continue
-                target = _gauss_next(kind, b, own_go(st), bool(col0), sigma_in, dec)
-                groups.setdefault((tuple(n_set), w_set, target), []).append(name)
-    rules = [Guard({"C": centre, "N": list(n_set), "W": list(w_set)}, then=target)
-             for (n_set, w_set, target), centre in groups.items()]  # fmt: skip
+                if n_set:
+                    key = (tuple(sorted(n_set)), w_set, target)
+                    groups.setdefault(key, []).append(name)
+    for (n_set, w_set, target), centre in groups.items():
+        when = {"C": centre, "W": list(w_set)}
+        if len(n_set) < len(symbols):
+            when["N"] = list(n_set)
+        rules.append(Guard(when, then=target))
     program = CellularProgram(symbols, "#", rules, name="gauss")
-    del others
     return LearnerProgram(
         "gauss", program, start={b: _name("D", b, "n", "N1") for b in (0, 1)},
         answers={"+": 1, "-": -1}, time=lambda m, d: m + 2 * d + 2,
