@@ -65,6 +65,17 @@ def _learn(args: argparse.Namespace) -> None:
         print(f"{key:>20}: {value}")
 
 
+def _animate(args: argparse.Namespace) -> None:
+    from .tasks import ParityTask
+    from .train import RCNNLearner
+    from .viz import save_gif, save_strip
+
+    data = ParityTask(args.d, k=args.k).make(args.m, n_test=1, seed=args.seed)
+    model = RCNNLearner(args.learner).fit(data.X_train, data.y_train)
+    path = (save_gif if args.out.endswith(".gif") else save_strip)(model, data.X_test[0], args.out)
+    print(f"wrote {path}: {model.layers_ + 1} layers of a {model.net_.config.grid_shape} grid")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="turing-rcnn",
@@ -103,6 +114,15 @@ def build_parser() -> argparse.ArgumentParser:
     lrn.add_argument("--json", action="store_true")
     lrn.add_argument("--no-progress", action="store_true")
     lrn.set_defaults(func=_learn)
+
+    ani = sub.add_parser("animate", help="picture the grid inside the RCNN, layer by layer")
+    ani.add_argument("--d", type=int, default=5)
+    ani.add_argument("--m", type=int, default=7)
+    ani.add_argument("--k", type=int, help="sparse parity of k bits (default: dense)")
+    ani.add_argument("--learner", default="gauss", choices=sorted(LEARNERS))
+    ani.add_argument("--seed", type=int, default=0)
+    ani.add_argument("--out", default="rcnn.png", help="a .png strip or a .gif animation")
+    ani.set_defaults(func=_animate)
 
     info = sub.add_parser("info", help="sizes of the filter compiled from a Turing machine")
     info.add_argument("machine")
