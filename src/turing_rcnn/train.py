@@ -86,12 +86,14 @@ class RCNNLearner:
 
     learner: a name from programs.learning.LEARNERS or a LearnerProgram.
     d, m: optional; if given, fit() insists on them.
-    checkpoint_every: recompute activations in blocks of this many layers (memory).
+    checkpoint_every: recompute activations in blocks of this many layers during
+        Algorithm 1's backward passes; None picks ceil(sqrt(L)) for deep networks
+        (L > 64), so stored activations grow like sqrt(L) instead of L.
     """
 
     def __init__(self, learner: str | LearnerProgram = "first-label", d: int | None = None,
                  m: int | None = None, dtype: torch.dtype = torch.float32,
-                 checkpoint_every: int = 0, batch_size: int = 256,
+                 checkpoint_every: int | None = None, batch_size: int = 256,
                  progress: bool = False):  # fmt: skip
         self.learner = get_learner(learner) if isinstance(learner, str) else learner
         self.d, self.m, self.dtype = d, m, dtype
@@ -109,9 +111,12 @@ class RCNNLearner:
             if want is not None and want != got:
                 raise ValueError(f"this RCNNLearner was built for {name} = {want}, got {got}")
         self.layers_ = layers_needed(self.learner, m, d)
+        every = self.checkpoint_every
+        if every is None:
+            every = 0 if self.layers_ <= 64 else int(np.ceil(np.sqrt(self.layers_)))
         self.net_ = self.compiled.network(
             layers=self.layers_, dtype=self.dtype, d=d, m=m,
-            work_columns=self.learner.work_columns, checkpoint_every=self.checkpoint_every,
+            work_columns=self.learner.work_columns, checkpoint_every=every,
         )  # fmt: skip
         start = time.perf_counter()
         self.memorisation_ = algorithm1(self.net_, X, y, progress=self.progress)

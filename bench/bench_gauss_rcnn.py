@@ -1,0 +1,154 @@
+"""Parity learned by the RCNN exactly as well as Gaussian elimination (CPU experiments).
+
+(a) test error vs m: RCNN(gauss) for d in {8, 16}; GaussianElimination and SGD-MLP (same
+    m examples) for d in {8, 16, 32, 64}; the exact curve 1 - prod_{i<d}(1 - 2^(i-m))
+    bounds GE's chance of not having a unique solution;
+(b) a 3-sparse parity; (c) 5% label noise;
+(d) time and peak memory (fresh process, ru_maxrss) of fit and predict vs d, m = d + 10,
+    and the ratio to GaussianElimination.
+RCNN and GE are evaluated on the same test points and must agree on every one.
+Writes bench/results/gauss_rcnn.json and gauss_rcnn.png.
+
+    python bench/bench_gauss_rcnn.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from turing_rcnn import SGDMLP, GaussianElimination, ParityTask, spanning_probability  # noqa: E402
+from turing_rcnn.train import RCNNLearner  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+MODEL = RCNNLearner("gauss")
+
+
+def evaluate(task: ParityTask, m: int, n_test: int, seed: int, rcnn: bool) -> dict:
+    data = task.make(m, n_test=n_test, seed=seed)
+    ge = GaussianElimination().fit(data.X_train, data.y_train).predict(data.X_test)
+    mlp = SGDMLP(steps=2000, seed=seed).fit(data.X_train, data.y_train).predict(data.X_test)
+    row = {"d": task.d, "k": task.k, "noise": task.noise, "m": m, "seed": seed,
+           "test_points": n_test, "ge_error": float(np.mean(ge != data.y_test)),
+           "mlp_error": float(np.mean(mlp != data.y_test))}  # fmt: skip
+    if rcnn:
+        start = time.perf_counter()
+        pred = MODEL.fit(data.X_train, data.y_train).predict(data.X_test)
+        row |= {"rcnn_error": float(np.mean(pred != data.y_test)),
+                "agreement": float(np.mean(pred == ge)),
+                "memorisation_exact": MODEL.memorisation_exact_,
+                "rcnn_seconds": time.perf_counter() - start}  # fmt: skip
+    return row
+
+
+COST = """
+import json, resource, time, sys
+import numpy as np, torch
+torch.set_num_threads(2)
+from turing_rcnn import GaussianElimination, ParityTask
+from turing_rcnn.train import RCNNLearner
+d, n = int(sys.argv[1]), int(sys.argv[2])
+data = ParityTask(d).make(d + 10, n_test=n, seed=d)
+model = RCNNLearner("gauss")
+t = time.perf_counter(); model.fit(data.X_train, data.y_train); fit = time.perf_counter() - t
+fit_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+t = time.perf_counter(); pred = model.predict(data.X_test); predict = time.perf_counter() - t
+t = time.perf_counter()
+ge = GaussianElimination().fit(data.X_train, data.y_train).predict(data.X_test)
+ge_s = time.perf_counter() - t
+print(json.dumps({"d": d, "m": d + 10, "layers": model.layers_,
+    "cells": int(np.prod(model.net_.config.grid_shape)), "fit_seconds": fit,
+    "predict_seconds": predict, "predict_points": n, "ge_seconds": ge_s,
+    "peak_rss_mb_after_fit": fit_rss / 1024,
+    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "agreement": float(np.mean(pred == ge)), "memorisation_exact": model.memorisation_exact_}))
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer points (a smoke run)")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    seeds = [0] if args.quick else [0, 1, 2]
+    out: dict = {"meta": {"machine": platform.machine(), "threads": 2,
+                          "torch": torch.__version__, "dtype": "float32"}}  # fmt: skip
+
+    curve = []
+    for d in (8, 16, 32, 64):
+        for m in sorted({max(1, d // 2), d - 2, d, d + 2, d + 5, d + 10}):
+            for seed in seeds:
+                rcnn = d <= 16 and (d == 8 or seed == 0)
+                curve.append(evaluate(ParityTask(d), m, 100 if d == 16 else 200, seed, rcnn))
+                print("a", {k: v for k, v in curve[-1].items() if k != "rcnn_seconds"})
+    out["error_vs_m"] = curve
+    out["sparse"] = [
+        evaluate(ParityTask(10, k=3), m, 200, s, True) for m in (10, 20) for s in seeds
+    ]
+    print("b", out["sparse"])
+    out["noise"] = [evaluate(ParityTask(8, noise=0.05), m, 200, s, True)
+                    for m in (18, 40) for s in seeds]  # fmt: skip
+    print("c", out["noise"])
+    cost = []
+    for d in (4, 8, 12, 16) if not args.quick else (4, 8):
+        res = subprocess.run([sys.executable, "-c", COST, str(d), "50"], capture_output=True,
+                             text=True, check=True)  # fmt: skip
+        cost.append(json.loads(res.stdout.strip().splitlines()[-1]))
+        print("d", cost[-1])
+    out["cost"] = cost
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "gauss_rcnn.json").write_text(json.dumps(out, indent=2) + "\n")
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    for d, colour in zip((8, 16, 32, 64), ("C0", "C1", "C2", "C3"), strict=True):
+        rows = [r for r in curve if r["d"] == d]
+        ms = sorted({r["m"] for r in rows})
+
+        def mean(key, rows=rows, ms=ms):
+            return [np.mean([r[key] for r in rows if r["m"] == m and key in r]) for m in ms]
+
+        axes[0].plot(ms, mean("ge_error"), "o-", color=colour, label=f"GE d={d}")
+        axes[0].plot(ms, mean("mlp_error"), "x:", color=colour, label=f"SGD-MLP d={d}")
+        if any("rcnn_error" in r for r in rows):
+            axes[0].plot(ms, mean("rcnn_error"), "s--", color=colour, mfc="none", ms=10,
+                         label=f"RCNN d={d}")  # fmt: skip
+        exact = [0.5 * (1 - spanning_probability(d, m)) for m in ms]
+        axes[0].plot(ms, exact, "-", color=colour, alpha=0.3, lw=4)
+    axes[0].set_xlabel("m (training examples)")
+    axes[0].set_ylabel("test error")
+    axes[0].set_title("dense parity (thick: (1 - P[span]) / 2)")
+    axes[0].legend(fontsize=6, ncol=2)
+    ds = [c["d"] for c in cost]
+    axes[1].semilogy(ds, [c["fit_seconds"] for c in cost], "o-", label="RCNN fit (Algorithm 1)")
+    axes[1].semilogy(ds, [c["predict_seconds"] / c["predict_points"] for c in cost], "s-",
+                     label="RCNN predict, per point")  # fmt: skip
+    axes[1].semilogy(ds, [c["ge_seconds"] for c in cost], "^-", label="GE fit + predict 50")
+    axes[1].set_xlabel("d (m = d + 10)")
+    axes[1].set_ylabel("seconds (2 CPU cores)")
+    axes[1].legend(fontsize=7)
+    axes[1].set_title("time")
+    axes[2].plot(ds, [c["peak_rss_mb"] for c in cost], "o-")
+    axes[2].set_xlabel("d (m = d + 10)")
+    axes[2].set_ylabel("peak RSS of the process [MB]")
+    axes[2].set_title("memory")
+    for ax in axes:
+        ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(RESULTS / "gauss_rcnn.png", dpi=110)
+    print(f"wrote {RESULTS / 'gauss_rcnn.json'} and {RESULTS / 'gauss_rcnn.png'}")
+
+
+if __name__ == "__main__":
+    main()

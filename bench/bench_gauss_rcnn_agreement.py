@@ -1,0 +1,65 @@
+"""RCNN(gauss) vs GaussianElimination on many test points at a larger d (CPU, slow).
+
+For each d and seed: a dense parity with m = d + 10, Algorithm 1, then the network's
+prediction on N test points beside GaussianElimination's. Appends one JSON object per
+run to bench/results/gauss_rcnn_agreement.jsonl (so an interrupted sweep keeps its
+finished runs).
+
+    python bench/bench_gauss_rcnn_agreement.py --d 32 --seeds 0 --points 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from turing_rcnn import GaussianElimination, ParityTask
+from turing_rcnn.train import RCNNLearner
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--d", type=int, nargs="+", default=[32])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--points", type=int, default=1000)
+    parser.add_argument("--progress", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for d in args.d:
+        for seed in args.seeds:
+            data = ParityTask(d).make(d + 10, n_test=args.points, seed=seed)
+            model = RCNNLearner("gauss", progress=args.progress)
+            start = time.perf_counter()
+            model.fit(data.X_train, data.y_train)
+            fit = time.perf_counter() - start
+            start = time.perf_counter()
+            pred = model.predict(data.X_test)
+            predict = time.perf_counter() - start
+            ge = GaussianElimination().fit(data.X_train, data.y_train).predict(data.X_test)
+            row = {
+                "d": d, "m": d + 10, "seed": seed, "points": args.points,
+                "layers": model.layers_, "cells": int(np.prod(model.net_.config.grid_shape)),
+                "memorisation_exact": model.memorisation_exact_,
+                "agreement": float(np.mean(pred == ge)),
+                "rcnn_error": float(np.mean(pred != data.y_test)),
+                "ge_error": float(np.mean(ge != data.y_test)),
+                "fit_seconds": fit, "predict_seconds": predict,
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "device": "cpu (2 threads)", "dtype": "float32",
+            }  # fmt: skip
+            print(json.dumps(row))
+            with open(RESULTS / "gauss_rcnn_agreement.jsonl", "a") as f:
+                f.write(json.dumps(row) + "\n")
+
+
+if __name__ == "__main__":
+    main()
