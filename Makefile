@@ -27,6 +27,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_gauss.py
 	$(BIN)/python bench/bench_compile.py
 	$(BIN)/python bench/bench_theorem1.py
+	$(BIN)/python bench/bench_gauss_rcnn.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench

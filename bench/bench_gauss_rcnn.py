@@ -4,7 +4,7 @@
     m examples) for d in {8, 16, 32, 64}; the exact curve 1 - prod_{i<d}(1 - 2^(i-m))
     bounds GE's chance of not having a unique solution;
 (b) a 3-sparse parity; (c) 5% label noise;
-(d) time and peak memory (fresh process, ru_maxrss) of fit and predict vs d, m = d + 10,
+(d) time and peak memory (fresh process, VmHWM) of fit and predict vs d, m = d + 10,
     and the ratio to GaussianElimination.
 RCNN and GE are evaluated on the same test points and must agree on every one.
 Writes bench/results/gauss_rcnn.json and gauss_rcnn.png.
@@ -54,7 +54,7 @@ def evaluate(task: ParityTask, m: int, n_test: int, seed: int, rcnn: bool) -> di
 
 
 COST = """
-import json, resource, time, sys
+import json, time, sys
 import numpy as np, torch
 torch.set_num_threads(2)
 from turing_rcnn import GaussianElimination, ParityTask
@@ -63,7 +63,11 @@ d, n = int(sys.argv[1]), int(sys.argv[2])
 data = ParityTask(d).make(d + 10, n_test=n, seed=d)
 model = RCNNLearner("gauss")
 t = time.perf_counter(); model.fit(data.X_train, data.y_train); fit = time.perf_counter() - t
-fit_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def peak_mb():  # VmHWM belongs to this process image (ru_maxrss is inherited from the parent)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+fit_rss = peak_mb()
 t = time.perf_counter(); pred = model.predict(data.X_test); predict = time.perf_counter() - t
 t = time.perf_counter()
 ge = GaussianElimination().fit(data.X_train, data.y_train).predict(data.X_test)
@@ -71,8 +75,7 @@ ge_s = time.perf_counter() - t
 print(json.dumps({"d": d, "m": d + 10, "layers": model.layers_,
     "cells": int(np.prod(model.net_.config.grid_shape)), "fit_seconds": fit,
     "predict_seconds": predict, "predict_points": n, "ge_seconds": ge_s,
-    "peak_rss_mb_after_fit": fit_rss / 1024,
-    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "peak_rss_mb_after_fit": fit_rss, "peak_rss_mb": peak_mb(),
     "agreement": float(np.mean(pred == ge)), "memorisation_exact": model.memorisation_exact_}))
 """
 
@@ -80,14 +83,17 @@ print(json.dumps({"d": d, "m": d + 10, "layers": model.layers_,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer points (a smoke run)")
+    parser.add_argument("--cost-only", action="store_true", help="redo (d) in the saved JSON")
     args = parser.parse_args()
     torch.set_num_threads(2)
     seeds = [0] if args.quick else [0, 1, 2]
     out: dict = {"meta": {"machine": platform.machine(), "threads": 2,
                           "torch": torch.__version__, "dtype": "float32"}}  # fmt: skip
 
-    curve = []
-    for d in (8, 16, 32, 64):
+    if args.cost_only:
+        out = json.loads((RESULTS / "gauss_rcnn.json").read_text())
+    curve = out.get("error_vs_m", [])
+    for d in (8, 16, 32, 64) if not args.cost_only else ():
         for m in sorted({max(1, d // 2), d - 2, d, d + 2, d + 5, d + 10}):
             for seed in seeds:
                 rcnn = d <= 16 and (d == 8 or seed == 0)
@@ -141,7 +147,7 @@ def main() -> None:
     axes[1].set_title("time")
     axes[2].plot(ds, [c["peak_rss_mb"] for c in cost], "o-")
     axes[2].set_xlabel("d (m = d + 10)")
-    axes[2].set_ylabel("peak RSS of the process [MB]")
+    axes[2].set_ylabel("peak resident memory of the process [MB]")
     axes[2].set_title("memory")
     for ax in axes:
         ax.grid(True, alpha=0.3)

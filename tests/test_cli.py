@@ -74,3 +74,9 @@ def test_learn_json_and_save_run(capsys, tmp_path):
     assert run["X_train"].shape == (5, 4) and run["X_test"].shape == (50, 4)
     assert main(["learn", "--d", "0", "--m", "2"]) == 2
     assert "d must be" in capsys.readouterr().err
+
+
+def test_animate_writes_a_picture(capsys, tmp_path):
+    out = tmp_path / "grid.png"
+    assert main(["animate", "--d", "3", "--m", "3", "--out", str(out)]) == 0
+    assert out.stat().st_size > 10_000 and "layers" in capsys.readouterr().out

@@ -67,3 +67,11 @@ def test_layer_budget_is_linear_in_m_plus_d():
     for m, d in [(1, 1), (10, 4), (42, 32), (74, 64)]:
         assert layers_needed(learner, m, d) <= 4 * (m + d) + 2
         assert layers_needed(learner, m, d) == 2 * m + 3 * d + 5
+
+
+def test_every_symbol_of_the_gauss_frame_has_a_picture_class():
+    from turing_rcnn.viz import CLASSES, symbol_class
+
+    symbols = gauss_rcnn().compiled.program.symbols
+    classes = {symbol_class(s) for s in symbols}
+    assert classes <= set(range(len(CLASSES))) and len(classes) == len(CLASSES)
