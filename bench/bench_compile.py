@@ -12,10 +12,6 @@ and writes bench/results/compile.json and compile.png.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
-import time
-from pathlib import Path
 
 import matplotlib
 
@@ -23,11 +19,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from _common import RESULTS, best_of, write_json  # noqa: E402
 
 from turing_rcnn.compile import compile_program  # noqa: E402
 from turing_rcnn.programs import CellularProgram, Guard, TuringMachine  # noqa: E402
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def random_guards_program(k: int = 16, guards: int = 24, seed: int = 0) -> CellularProgram:
@@ -47,15 +42,6 @@ def random_guards_program(k: int = 16, guards: int = 24, seed: int = 0) -> Cellu
         except ValueError:
             pass
     return CellularProgram(symbols, symbols[0], rules, name="random 16-symbol rule")
-
-
-def best_of(repeats: int, fn):
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
 
 
 def main() -> None:
@@ -102,10 +88,7 @@ def main() -> None:
                 f"exact={row['exact']}"
             )
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    meta = {"machine": platform.machine(), "threads": torch.get_num_threads(),
-            "torch": torch.__version__, "dtype": "float32"}  # fmt: skip
-    (RESULTS / "compile.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+    write_json("compile.json", {"dtype": "float32", "rows": rows})
     fig, ax = plt.subplots(figsize=(6, 4))
     for name in programs:
         sel = [r for r in rows if r["program"] == name]

@@ -10,29 +10,15 @@ and writes bench/results/gauss.json and gauss.png.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
-import time
-from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from _common import RESULTS, best_of, write_json  # noqa: E402
 
 from turing_rcnn import GaussianElimination, ParityTask, gauss_reference  # noqa: E402
-
-RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def best_time(fn, repeats: int) -> tuple[float, object]:
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
 
 
 def main() -> None:
@@ -53,8 +39,8 @@ def main() -> None:
         def unpacked(data=data):
             return gauss_reference(data.X_train, data.y_train, data.X_test)
 
-        t_packed, p_packed = best_time(packed, args.repeats)
-        t_ref, p_ref = best_time(unpacked, 1 if d >= 1024 else args.repeats)
+        t_packed, p_packed = best_of(args.repeats, packed)
+        t_ref, p_ref = best_of(1 if d >= 1024 else args.repeats, unpacked)
         row = {
             "d": d,
             "m": d + 10,
@@ -71,13 +57,7 @@ def main() -> None:
             f"speedup {row['speedup']:6.1f}x  agree={row['agree']}  error={row['test_error']:.3f}"
         )
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    meta = {
-        "machine": platform.machine(),
-        "processor": platform.processor(),
-        "python": platform.python_version(),
-    }
-    (RESULTS / "gauss.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+    write_json("gauss.json", {"rows": rows})
 
     fig, ax = plt.subplots(figsize=(5.5, 4))
     ds = [r["d"] for r in rows]

@@ -16,7 +16,6 @@ import argparse
 import json
 import platform
 import time
-from pathlib import Path
 
 import matplotlib
 
@@ -24,12 +23,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from _common import RESULTS  # noqa: E402
 
 from turing_rcnn.programs.learning import LEARNERS  # noqa: E402
 from turing_rcnn.tasks import ParityTask  # noqa: E402
 from turing_rcnn.train import RCNNLearner  # noqa: E402
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def main() -> None:

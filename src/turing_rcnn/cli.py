@@ -19,6 +19,16 @@ def _demo(args: argparse.Namespace) -> None:
         print(format_table(rows))
 
 
+def _print(report: dict, as_json: bool) -> None:
+    """A report as JSON or as aligned `key: value` lines."""
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return
+    width = max(map(len, report))
+    for key, value in report.items():
+        print(f"{key:>{width}}: {value}")
+
+
 def _run_tm(args: argparse.Namespace) -> None:
     from .runner import run_machine
 
@@ -26,11 +36,7 @@ def _run_tm(args: argparse.Namespace) -> None:
         args.machine, tape=args.tape, steps=args.steps, max_steps=args.max_steps,
         dtype=_DTYPES[args.dtype],
     )  # fmt: skip
-    if args.json:
-        print(json.dumps(report, indent=2))
-        return
-    for key, value in report.items():
-        print(f"{key:>26}: {value}")
+    _print(report=report, as_json=args.json)
 
 
 def _info(args: argparse.Namespace) -> None:
@@ -40,11 +46,7 @@ def _info(args: argparse.Namespace) -> None:
     machine = TuringMachine.parse(args.machine)
     info = {"machine": str(machine), "states": machine.n_states, "symbols": machine.n_symbols,
             "two_d": machine.is_2d} | compile_program(machine.to_cellular()).summary()  # fmt: skip
-    if args.json:
-        print(json.dumps(info, indent=2))
-        return
-    for key, value in info.items():
-        print(f"{key:>16}: {value}")
+    _print(report=info, as_json=args.json)
 
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -58,11 +60,7 @@ def _learn(args: argparse.Namespace) -> None:
         seed=args.seed, n_test=args.test, dtype=_DTYPES[args.dtype],
         progress=not args.no_progress and not args.json, save_run=args.save_run,
     )  # fmt: skip
-    if args.json:
-        print(json.dumps(report, indent=2))
-        return
-    for key, value in report.items():
-        print(f"{key:>20}: {value}")
+    _print(report=report, as_json=args.json)
 
 
 def _animate(args: argparse.Namespace) -> None:

@@ -1,0 +1,34 @@
+"""Helpers shared by the benchmark scripts: timing and where results go."""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from pathlib import Path
+
+import torch
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def best_of(repeats: int, fn):
+    """(best wall time over `repeats` calls, the last result)."""
+    best, out = float("inf"), None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, out
+
+
+def meta() -> dict:
+    return {"machine": platform.machine(), "python": platform.python_version(),
+            "torch": torch.__version__, "threads": torch.get_num_threads()}  # fmt: skip
+
+
+def write_json(name: str, payload: dict) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / name
+    path.write_text(json.dumps({"meta": meta()} | payload, indent=2) + "\n")
+    return path
