@@ -99,14 +99,14 @@ def main() -> None:
                 rcnn = d <= 16 and (d == 8 or seed == 0)
                 curve.append(evaluate(ParityTask(d), m, 100 if d == 16 else 200, seed, rcnn))
                 print("a", {k: v for k, v in curve[-1].items() if k != "rcnn_seconds"})
-    out["error_vs_m"] = curve
-    out["sparse"] = [
-        evaluate(ParityTask(10, k=3), m, 200, s, True) for m in (10, 20) for s in seeds
-    ]
-    print("b", out["sparse"])
-    out["noise"] = [evaluate(ParityTask(8, noise=0.05), m, 200, s, True)
-                    for m in (18, 40) for s in seeds]  # fmt: skip
-    print("c", out["noise"])
+    if not args.cost_only:
+        out["error_vs_m"] = curve
+        out["sparse"] = [evaluate(ParityTask(10, k=3), m, 200, s, True)
+                         for m in (10, 20) for s in seeds]  # fmt: skip
+        print("b", out["sparse"])
+        out["noise"] = [evaluate(ParityTask(8, noise=0.05), m, 200, s, True)
+                        for m in (18, 40) for s in seeds]  # fmt: skip
+        print("c", out["noise"])
     cost = []
     for d in (4, 8, 12, 16) if not args.quick else (4, 8):
         res = subprocess.run([sys.executable, "-c", COST, str(d), "50"], capture_output=True,
