@@ -32,3 +32,12 @@ def write_json(name: str, payload: dict) -> Path:
     path = RESULTS / name
     path.write_text(json.dumps({"meta": meta()} | payload, indent=2) + "\n")
     return path
+
+
+def peak_mb() -> float:
+    """Peak resident memory of this process image (VmHWM), in MB. Unlike ru_maxrss it
+    is not inherited from a parent process."""
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")

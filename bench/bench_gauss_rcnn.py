@@ -60,13 +60,11 @@ torch.set_num_threads(2)
 from turing_rcnn import GaussianElimination, ParityTask
 from turing_rcnn.train import RCNNLearner
 d, n = int(sys.argv[1]), int(sys.argv[2])
+sys.path.insert(0, sys.argv[3])
+from _common import peak_mb
 data = ParityTask(d).make(d + 10, n_test=n, seed=d)
 model = RCNNLearner("gauss")
 t = time.perf_counter(); model.fit(data.X_train, data.y_train); fit = time.perf_counter() - t
-def peak_mb():  # VmHWM belongs to this process image (ru_maxrss is inherited from the parent)
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
 fit_rss = peak_mb()
 t = time.perf_counter(); pred = model.predict(data.X_test); predict = time.perf_counter() - t
 t = time.perf_counter()
@@ -109,8 +107,8 @@ def main() -> None:
         print("c", out["noise"])
     cost = []
     for d in (4, 8, 12, 16) if not args.quick else (4, 8):
-        res = subprocess.run([sys.executable, "-c", COST, str(d), "50"], capture_output=True,
-                             text=True, check=True)  # fmt: skip
+        argv = [sys.executable, "-c", COST, str(d), "50", str(Path(__file__).parent)]
+        res = subprocess.run(argv, capture_output=True, text=True, check=True)
         cost.append(json.loads(res.stdout.strip().splitlines()[-1]))
         print("d", cost[-1])
     out["cost"] = cost

@@ -13,23 +13,13 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
+from _common import RESULTS, peak_mb
 
 from turing_rcnn import GaussianElimination, ParityTask
 from turing_rcnn.train import RCNNLearner
-
-RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def peak_mb() -> float:
-    """Peak resident memory of this process (VmHWM), in MB."""
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def main() -> None:
