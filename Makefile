@@ -28,6 +28,8 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_compile.py
 	$(BIN)/python bench/bench_theorem1.py
 	$(BIN)/python bench/bench_gauss_rcnn.py
+	$(BIN)/python bench/bench_search.py
+	$(BIN)/python bench/bench_algo.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench

@@ -3,11 +3,17 @@
 Data flows one way: task -> learner program -> compile -> model -> train -> predict.
 """
 
+from .algotrain import AlgoConfig, AlgorithmLearner
 from .learners import SGDMLP, GaussianElimination, gauss_reference
 from .model import RCNN, RCNNConfig, SharedWeights, augment
+from .search import SearchConfig, TuringOptimalLearner
 from .tasks import ParityData, ParityTask, parity_labels, spanning_probability
 
 __all__ = [
+    "AlgoConfig",
+    "AlgorithmLearner",
+    "SearchConfig",
+    "TuringOptimalLearner",
     "RCNN",
     "RCNNConfig",
     "SharedWeights",

@@ -74,6 +74,31 @@ def _animate(args: argparse.Namespace) -> None:
     print(f"wrote {path}: {model.layers_ + 1} layers of a {model.net_.config.grid_shape} grid")
 
 
+def _train_algo(args: argparse.Namespace) -> None:
+    from .runner import train_algorithm
+
+    config = {"width": args.width, "hidden": args.hidden, "max_minutes": args.minutes,
+              "max_steps": args.max_steps, "seed": args.seed, "lr": args.lr}  # fmt: skip
+    report = train_algorithm(
+        args.task, train_len=args.train_len, test_len=args.test_len, test_count=args.test_count,
+        out=args.out, load=args.load, progress=not args.no_progress and not args.json, **config,
+    )  # fmt: skip
+    _print(report=report, as_json=args.json)
+
+
+def _search(args: argparse.Namespace) -> None:
+    from .runner import run_search
+
+    init = args.init if args.init == "paper" else args.family
+    report = run_search(
+        args.task, d=args.d, m=args.m, n_val=args.val, n_test=args.test, backend=args.backend,
+        workers=args.workers, address=args.address, checkpoint=args.checkpoint,
+        progress=not args.no_progress and not args.json, init=init, size=args.size,
+        time=args.time, restarts=args.restarts, batch=args.batch, seed=args.seed,
+    )  # fmt: skip
+    _print(report=report, as_json=args.json)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="turing-rcnn",
@@ -121,6 +146,57 @@ def build_parser() -> argparse.ArgumentParser:
     ani.add_argument("--seed", type=int, default=0)
     ani.add_argument("--out", default="rcnn.png", help="a .png strip or a .gif animation")
     ani.set_defaults(func=_animate)
+
+    from .algotasks import ALGO_TASKS
+
+    algo = sub.add_parser(
+        "train-algo", help="train a small recurrent filter on a task; test it on larger inputs"
+    )
+    algo.add_argument("--task", default="prefix-parity", choices=sorted(ALGO_TASKS))
+    algo.add_argument("--train-len", type=int, default=32, help="training size (bits or side)")
+    algo.add_argument("--test-len", type=int, default=512, help="test size (bits or side)")
+    algo.add_argument("--test-count", type=int, default=100, help="test inputs per size")
+    algo.add_argument("--minutes", type=float, default=10.0, help="training time budget")
+    algo.add_argument("--max-steps", type=int, default=20000, help="training step budget")
+    algo.add_argument("--width", type=int, default=8, help="state channels per cell")
+    algo.add_argument("--hidden", type=int, default=16, help="hidden units of the patch net")
+    algo.add_argument("--lr", type=float, default=1e-3)
+    algo.add_argument("--seed", type=int, default=0)
+    algo.add_argument("--out", help="folder for model.pt, training.png and report.json")
+    algo.add_argument("--load", metavar="MODEL.pt", help="test a saved model instead of training")
+    algo.add_argument("--json", action="store_true")
+    algo.add_argument("--no-progress", action="store_true")
+    algo.set_defaults(func=_train_algo)
+
+    from .search import BACKENDS
+
+    srch = sub.add_parser("search", help="Corollary 2: random restarts of Algorithm 1, kept by "
+                          "validation")  # fmt: skip
+    srch.add_argument("--task", default="last-bit", choices=["last-bit", "constant", "parity"])
+    srch.add_argument("--d", type=int, default=3)
+    srch.add_argument("--m", type=int, default=5, help="training examples")
+    srch.add_argument("--val", type=int, default=8, help="validation examples")
+    srch.add_argument("--test", type=int, default=1000, help="test points")
+    srch.add_argument(
+        "--init",
+        choices=["paper", "program"],
+        default="program",
+        help="paper: weights from U_s; program: a random program in the frame",
+    )
+    srch.add_argument("--family", choices=["answer-rule", "turing"], default="answer-rule",
+                      help="the program prior for --init program")  # fmt: skip
+    srch.add_argument("--size", type=int, default=2, help="s: U_s, or Turing machine states")
+    srch.add_argument("--time", type=int, default=4, help="the learner's time bound t")
+    srch.add_argument("--restarts", type=int, default=256)
+    srch.add_argument("--batch", type=int, default=32, help="candidates per grouped pass")
+    srch.add_argument("--backend", choices=BACKENDS, default="inprocess")
+    srch.add_argument("--workers", type=int, default=2, help="process pool or local Ray CPUs")
+    srch.add_argument("--address", help="join this Ray cluster (default: start a local one)")
+    srch.add_argument("--checkpoint", metavar="PATH.jsonl", help="resume from / append to")
+    srch.add_argument("--seed", type=int, default=0)
+    srch.add_argument("--json", action="store_true")
+    srch.add_argument("--no-progress", action="store_true")
+    srch.set_defaults(func=_search)
 
     info = sub.add_parser("info", help="sizes of the filter compiled from a Turing machine")
     info.add_argument("machine")

@@ -56,23 +56,28 @@ class ParityTask:
     """Parity over {-1,1}^d of a hidden subset S.
 
     k=None draws a dense S (each index with probability 1/2, never empty); k draws
-    a uniformly random S of exactly k indices. noise flips each training and
+    a uniformly random S of exactly k indices; secret fixes S. noise flips each training and
     validation label independently with that probability.
     """
 
     d: int
     k: int | None = None
     noise: float = 0.0
+    secret: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.d < 1:
             raise ValueError(f"d must be >= 1, got {self.d}")
         if self.k is not None and not 0 <= self.k <= self.d:
             raise ValueError(f"k must be in [0, d] = [0, {self.d}], got {self.k}")
+        if self.secret is not None and not all(0 <= i < self.d for i in self.secret):
+            raise ValueError(f"secret indices must be in [0, d) = [0, {self.d}), got {self.secret}")
         if not 0.0 <= self.noise < 0.5:
             raise ValueError(f"noise must be in [0, 0.5), got {self.noise}")
 
     def draw_secret(self, rng: np.random.Generator) -> np.ndarray:
+        if self.secret is not None:
+            return np.array(sorted(set(self.secret)), dtype=np.int64)
         if self.k is not None:
             return np.sort(rng.choice(self.d, size=self.k, replace=False))
         while True:
@@ -102,6 +107,22 @@ class ParityTask:
         X_val, y_val = self.sample(n_val, secret, rng)
         X_test, y_test = self.sample(n_test, secret, rng, noisy=False)
         return ParityData(secret, X_train, y_train, X_val, y_val, X_test, y_test)
+
+
+def search_problem(task: str, d: int, m: int, n_val: int, n_test: int, seed: int = 0):
+    """One problem for the Turing-optimal search: (X_train, y_train, X_val, y_val,
+    X_test, y_test). task: 'parity' (dense), 'last-bit' (y = x[d-1], a 1-sparse
+    parity) or 'constant' (every label the same sign, drawn from the seed)."""
+    if task == "constant":
+        data = ParityTask(d, k=0).make(m, n_val, n_test, seed)
+        c = np.int8(1 if np.random.default_rng([seed, 1]).random() < 0.5 else -1)
+        data.y_train, data.y_val, data.y_test = c * data.y_train, c * data.y_val, c * data.y_test
+    elif task in ("parity", "last-bit"):
+        secret = (d - 1,) if task == "last-bit" else None
+        data = ParityTask(d, secret=secret).make(m, n_val, n_test, seed)
+    else:
+        raise ValueError(f"unknown search task {task!r}; choose parity, last-bit or constant")
+    return data.X_train, data.y_train, data.X_val, data.y_val, data.X_test, data.y_test
 
 
 def spanning_probability(d: int, m: int) -> float:

@@ -1,0 +1,191 @@
+"""What did the trained filter learn? Three checks against exact rules.
+
+- `compare_with_rule`: run the task's exact cellular rule, compiled into an exact
+  filter by compile.py, beside the trained network; compare final answers and the
+  iteration at which each cell settles on its final answer (the "wave").
+- `quantise_weights`: round every trained weight to a multiple of 2^-bits and score.
+- `extract_rule`: quantise the trained *state* instead: cluster cell states into k
+  symbols, read the transition table (neighbourhood symbols and inputs -> next symbol)
+  and the output of each symbol off training-size runs, then run that finite-state
+  cellular automaton alone on larger inputs and check whether it is exact.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .algotrain import AlgorithmLearner
+from .compile import compile_program
+
+
+def settle_times(frames: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """frames (T, B, H, W) predictions after 1..T iterations -> per cell, the number of
+    iterations after which it is right and stays right to T (T + 1: never settles)."""
+    wrong = frames != target[None]
+    last_wrong = np.where(wrong.any(0), wrong.shape[0] - np.argmax(wrong[::-1], axis=0), 0)
+    return last_wrong + 1
+
+
+def _trained_frames(learner: AlgorithmLearner, x: torch.Tensor, iterations: int) -> np.ndarray:
+    net, frames = learner.net_, []
+    with torch.no_grad():
+        state, recalled = net.initial_state(x), net.recall(x)
+        for _ in range(iterations):
+            state = net.step(state, recalled)
+            frames.append((net.out(state) > 0)[:, 0].numpy())
+    return np.stack(frames)
+
+
+def _rule_frames(task, x: torch.Tensor, iterations: int) -> np.ndarray:
+    compiled = compile_program(task.program())
+    net = compiled.network(layers=1)
+    values, frames = compiled.encode(task.to_symbols(x)), []
+    with torch.no_grad():
+        for _ in range(iterations):
+            values = net.run_body(values, layers=1)
+            frames.append(task.from_symbols(compiled.decode(values))[:, 0] > 0)
+    return np.stack(frames)
+
+
+def compare_with_rule(learner: AlgorithmLearner, x, y, iterations: int | None = None) -> dict:
+    """Trained network vs the compiled exact rule on the same inputs, iteration by iteration."""
+    x = learner._check(x, y)
+    iterations = learner.iterations_for(x) if iterations is None else iterations
+    target = y[:, 0].numpy() > 0
+    start = time.perf_counter()
+    trained = _trained_frames(learner, x, iterations)
+    net_seconds = time.perf_counter() - start
+    rule = _rule_frames(learner.task, x, iterations)
+    rule_seconds = time.perf_counter() - start - net_seconds
+    t_net, t_rule = settle_times(trained, target), settle_times(rule, target)
+    settled = (t_net <= iterations) & (t_rule <= iterations)
+    return {
+        "iterations": iterations,
+        "rule_parameters": compile_program(learner.task.program()).parameter_count,
+        "rule_accuracy": float((rule[-1] == target).reshape(len(x), -1).all(1).mean()),
+        "net_accuracy": float((trained[-1] == target).reshape(len(x), -1).all(1).mean()),
+        "final_agreement": float((trained[-1] == rule[-1]).mean()),
+        "same_settle_time": float((t_net == t_rule)[settled].mean()),
+        "mean_settle_lag": float((t_net - t_rule)[settled].mean()),
+        "max_settle_lag": int((t_net - t_rule)[settled].max()),
+        "net_seconds": round(net_seconds, 3),
+        "rule_seconds": round(rule_seconds, 3),
+    }
+
+
+def quantise_weights(learner: AlgorithmLearner, bits: int) -> AlgorithmLearner:
+    """A copy whose weights are rounded to multiples of 2^-bits."""
+    out = copy.deepcopy(learner)
+    with torch.no_grad():
+        for p in out.net_.parameters():
+            p.copy_(torch.round(p * 2**bits) / 2**bits)
+    return out
+
+
+@dataclass
+class ExtractedRule:
+    """A finite-state cellular automaton read off a trained network.
+
+    States are the k centroids; a cell's key is the (state, input code) of each cell of
+    its neighbourhood (cells beyond the grid have their own code)."""
+
+    centroids: np.ndarray  # (k, width)
+    keys: torch.Tensor  # sorted int64 keys
+    next_state: torch.Tensor  # next symbol per key
+    output: np.ndarray  # (k,) 0/1 answer per symbol
+    conflicts: int  # keys seen with more than one next symbol in the training runs
+    one_row: bool
+
+    @property
+    def k(self) -> int:
+        return len(self.centroids)
+
+    def run(self, x: torch.Tensor, iterations: int) -> tuple[np.ndarray, int]:
+        """Answers (B, H, W) after `iterations`, and how many cell updates met an unseen key."""
+        codes = _input_codes(x)
+        start = _nearest(self.centroids, np.zeros((1, self.centroids.shape[1])))[0]
+        state = torch.full(codes.shape, int(start))
+        unseen = 0
+        for _ in range(iterations):
+            key = _keys(state, codes, self.k, self.one_row)
+            i = torch.searchsorted(self.keys, key).clamp(max=len(self.keys) - 1)
+            found = self.keys[i] == key
+            unseen += int((~found).sum())
+            state = torch.where(found, self.next_state[i], state)
+        return self.output[state.numpy()], unseen
+
+
+def _input_codes(x: torch.Tensor) -> torch.Tensor:
+    """Per cell a small integer from the discrete inputs (value sign, marker, ones)."""
+    value = torch.sign(x[:, 0]).long() + 1
+    return value + 3 * (x[:, 1] > 0).long() + 6 * (x[:, 2] > 0).long()
+
+
+def _keys(state: torch.Tensor, codes: torch.Tensor, k: int, one_row: bool) -> torch.Tensor:
+    """Mixed-radix key of each cell's neighbourhood (3 cells on a 1-row grid, else 9)."""
+    base = 12 * k + 1
+    cell = state * 12 + codes + 1  # 0 is "outside the grid"
+    padded = F.pad(cell, (1, 1) if one_row else (1, 1, 1, 1))
+    h, w = cell.shape[1], cell.shape[2]
+    key = torch.zeros_like(state)
+    for r in [0] if one_row else [0, 1, 2]:
+        for c in range(3):
+            key = key * base + padded[:, r : r + h, c : c + w]
+    return key
+
+
+def _nearest(centroids: np.ndarray, points: np.ndarray) -> np.ndarray:
+    d = ((points[:, None, :] - centroids[None]) ** 2).sum(-1)
+    return d.argmin(1)
+
+
+def _kmeans(points: np.ndarray, k: int, rng: np.random.Generator, rounds: int = 30) -> np.ndarray:
+    centroids = points[[rng.integers(len(points))]]
+    while len(centroids) < k:  # k-means++ seeding
+        d = ((points[:, None] - centroids[None]) ** 2).sum(-1).min(1)
+        centroids = np.vstack([centroids, points[rng.choice(len(points), p=d / d.sum())]])
+    for _ in range(rounds):
+        label = _nearest(centroids, points)
+        centroids = np.stack([points[label == j].mean(0) if (label == j).any() else centroids[j]
+                              for j in range(k)])  # fmt: skip
+    return centroids
+
+
+def extract_rule(
+    learner: AlgorithmLearner, x: torch.Tensor, k: int, seed: int = 0
+) -> ExtractedRule:
+    """Cluster the states of runs on x into k symbols and tabulate the transitions."""
+    if not 2 <= k <= 10:
+        raise ValueError(f"k must be in 2..10 (keys must fit int64), got {k}")
+    x = learner._check(x)
+    net, iterations = learner.net_, learner.iterations_for(x)
+    with torch.no_grad():
+        states, recalled = [net.initial_state(x)], net.recall(x)
+        for _ in range(iterations):
+            states.append(net.step(states[-1], recalled))
+    stack = torch.stack(states)  # (T + 1, B, w, H, W)
+    points = stack.permute(0, 1, 3, 4, 2).reshape(-1, net.width).numpy()
+    rng = np.random.default_rng(seed)
+    sample = points[rng.choice(len(points), size=min(len(points), 20000), replace=False)]
+    centroids = _kmeans(np.vstack([sample, np.zeros((1, net.width))]), k, rng)
+    shape = (stack.shape[0], stack.shape[1], *stack.shape[3:])
+    symbols = torch.as_tensor(_nearest(centroids, points)).reshape(shape)
+    one_row = x.shape[2] == 1
+    codes = _input_codes(x)
+    keys = torch.cat([_keys(symbols[t], codes, k, one_row).flatten() for t in range(iterations)])
+    table_keys, inverse = np.unique(keys.numpy(), return_inverse=True)
+    counts = np.zeros((len(table_keys), k), dtype=np.int64)
+    np.add.at(counts, (inverse, symbols[1:].flatten().numpy()), 1)
+    conflicts = int(((counts > 0).sum(1) > 1).sum())
+    answers = net.out(torch.as_tensor(centroids, dtype=torch.float32)[:, :, None, None]) > 0
+    output = answers.flatten().numpy().astype(np.float32)
+    next_state = torch.as_tensor(counts.argmax(1))
+    return ExtractedRule(
+        centroids, torch.as_tensor(table_keys), next_state, output, conflicts, one_row
+    )

@@ -1,0 +1,168 @@
+"""The trainable RCNN (issue 7): tasks, exact rules, training, checkpoints, analysis."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from turing_rcnn.algoanalysis import compare_with_rule, extract_rule, quantise_weights, settle_times
+from turing_rcnn.algotasks import FloodFill, PrefixParity, get_algo_task
+from turing_rcnn.algotrain import AlgoConfig, AlgorithmLearner
+from turing_rcnn.cli import main
+from turing_rcnn.compile import compile_program
+
+
+def _rule_answers(task, x, iterations):
+    compiled = compile_program(task.program())
+    return task.from_symbols(compiled.run(task.to_symbols(x), iterations))
+
+
+@settings(max_examples=30)
+@given(n=st.integers(2, 80), seed=st.integers(0, 2**31))
+def test_prefix_parity_targets_and_compiled_rule_are_exact(n, seed):
+    task = PrefixParity()
+    x, y = task.sample(8, n, np.random.default_rng(seed))
+    bits = (x[:, 0, 0].numpy() > 0).astype(int)
+    loop = np.array([[sum(row[: i + 1]) % 2 for i in range(n)] for row in bits])
+    assert np.array_equal(y[:, 0, 0].numpy(), loop)
+    assert np.array_equal(_rule_answers(task, x, task.iterations(n)), y.numpy())
+    # The rule needs exactly n iterations: after n - 1 the last cell is still unknown.
+    assert not np.array_equal(_rule_answers(task, x, n - 1), y.numpy())
+
+
+@settings(max_examples=30)
+@given(n=st.integers(3, 14), seed=st.integers(0, 2**31))
+def test_flood_fill_bfs_and_compiled_rule_are_exact(n, seed):
+    task = FloodFill()
+    x, y = task.sample(6, n, np.random.default_rng(seed))
+    walls, source = x[:, 0].numpy() < 0, x[:, 1].numpy() > 0
+    assert (source.sum((1, 2)) == 1).all() and not (walls & source).any()
+    for w, s, target in zip(walls, source, y[:, 0].numpy(), strict=True):
+        dist = task.distances(w, s)
+        assert dist.max() < task.iterations(n)  # the budget covers every path
+        # one BFS step at a time equals the rule after that many iterations
+        for steps in (1, 3):
+            grid = task.to_symbols(
+                torch.as_tensor(np.stack([np.where(w, -1.0, 1), s, 1 + 0 * s]))[None].float()
+            )
+            reached = task.from_symbols(compile_program(task.program()).run(grid, steps))[0, 0]
+            assert np.array_equal(reached > 0, (dist >= 0) & (dist <= steps))
+        assert np.array_equal(target > 0, dist >= 0)
+    assert np.array_equal(_rule_answers(task, x, task.iterations(n)), y.numpy())
+
+
+def test_bad_tasks_sizes_and_inputs_get_clear_errors():
+    with pytest.raises(ValueError, match="unknown task"):
+        get_algo_task("sorting")
+    with pytest.raises(ValueError, match="size must be an integer >= 2"):
+        AlgoConfig(train_size=1)
+    with pytest.raises(ValueError, match="size must be an integer >= 3"):
+        FloodFill().sample(2, 2, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="width must be >= 1"):
+        AlgoConfig(width=0)
+    learner = AlgorithmLearner(train_size=4, progress=False)
+    with pytest.raises(ValueError, match=r"inputs must have shape \(B, 3, H, W\)"):
+        learner.predict(torch.zeros(2, 2, 1, 4))
+    with pytest.raises(ValueError, match="targets must have shape"):
+        learner.score(torch.zeros(2, 3, 1, 4), torch.zeros(2, 1, 1, 5))
+    assert main(["train-algo", "--train-len", "1", "--no-progress"]) == 2
+    with pytest.raises(SystemExit):
+        main(["train-algo", "--task", "sorting"])
+
+
+def _loss(learner, x, y):
+    with torch.no_grad():
+        logits = learner.net_(x, learner.task.iterations(x.shape[-1]))
+        return F.binary_cross_entropy_with_logits(logits, y).item()
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """Prefix parity on 8 bits, 300 steps: enough to learn the rule on 2 CPU cores."""
+    learner = AlgorithmLearner(
+        train_size=8, max_steps=300, eval_every=100, lr=3e-3, progress=False, seed=1
+    )
+    x, y = learner.task.sample(200, 8, np.random.default_rng(5))
+    before = _loss(learner, x, y)
+    learner.fit()
+    return learner, x, y, before
+
+
+def test_training_reduces_the_loss(tiny):
+    learner, x, y, before = tiny
+    after = _loss(learner, x, y)
+    assert after < 0.5 * before, (before, after)
+    assert learner.steps_ == learner.history_.step[-1]
+    assert len(learner.history_.loss) == len(learner.history_.val_accuracy) >= 1
+
+
+def test_checkpoint_reloads_to_identical_predictions(tiny, tmp_path):
+    learner, x, y, _ = tiny
+    path = str(tmp_path / "model.pt")
+    learner.save(path)
+    again = AlgorithmLearner.load(path, progress=False)
+    x16, _ = learner.task.sample(50, 16, np.random.default_rng(9))
+    assert torch.equal(again.predict(x16), learner.predict(x16))
+    assert again.config == learner.config and again.steps_ == learner.steps_
+    assert again.history_ == learner.history_
+
+
+def test_settle_times():
+    target = np.array([[[1, 0, 1]]])
+    frames = np.array([[[0, 0, 0]], [[1, 0, 0]], [[1, 1, 1]], [[1, 0, 1]]])[:, None]
+    assert settle_times(frames, target).tolist() == [[[2, 4, 3]]]
+    assert settle_times(frames[:2], target).tolist() == [[[2, 1, 3]]]  # T + 1: never settles
+
+
+def test_compare_with_rule_reports_the_exact_rule(tiny):
+    learner, *_ = tiny
+    x, y = learner.task.sample(5, 12, np.random.default_rng(3))
+    report = compare_with_rule(learner, x, y)
+    assert report["rule_accuracy"] == 1.0
+    assert report["iterations"] == learner.task.iterations(12)
+    net_right = (learner.predict(x) == y).flatten(1).all(1).float().mean().item()
+    assert report["net_accuracy"] == pytest.approx(net_right)
+
+
+def test_quantise_weights_rounds_every_weight(tiny):
+    learner, *_ = tiny
+    q = quantise_weights(learner, 3)
+    for p in q.net_.parameters():
+        assert torch.equal(p * 8, torch.round(p * 8))
+    assert not torch.equal(next(q.net_.parameters()), next(learner.net_.parameters()))
+
+
+def test_extract_rule_tabulates_a_finite_state_automaton(tiny):
+    learner, x, y, _ = tiny
+    rule = extract_rule(learner, x[:50], k=4, seed=0)
+    assert rule.k == 4 and rule.one_row
+    assert torch.all(rule.keys[1:] > rule.keys[:-1])  # sorted, unique
+    answers, unseen = rule.run(x[:50], learner.task.iterations(8))
+    assert answers.shape == (50, 1, 8) and unseen >= 0
+    # Deterministic for a seed.
+    again = extract_rule(learner, x[:50], k=4, seed=0)
+    assert torch.equal(again.keys, rule.keys) and torch.equal(again.next_state, rule.next_state)
+    with pytest.raises(ValueError, match="k must be in 2..10"):
+        extract_rule(learner, x, k=11)
+
+
+def test_train_algo_cli_writes_checkpoint_plot_and_report(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["train-algo", "--train-len", "6", "--test-len", "12", "--max-steps", "30",
+            "--test-count", "10", "--out", str(out), "--json", "--no-progress"]  # fmt: skip
+    assert main(args) == 0
+    import json
+
+    report = json.loads(capsys.readouterr().out)
+    assert report["steps"] == 30 and report["parameters"] == 1745
+    assert {"accuracy_6", "accuracy_12", "compiled_rule"} <= set(report)
+    assert report["compiled_rule"]["rule_accuracy"] == 1.0
+    assert (out / "model.pt").exists() and (out / "training.png").exists()
+    assert json.loads((out / "report.json").read_text())["steps"] == 30
+    # --load tests the saved model without training: the same accuracies.
+    assert main(["train-algo", "--load", str(out / "model.pt"), "--test-len", "12",
+                 "--test-count", "10", "--json", "--no-progress"]) == 0  # fmt: skip
+    again = json.loads(capsys.readouterr().out)
+    assert again["accuracy_12"] == report["accuracy_12"] and again["steps"] == 30
