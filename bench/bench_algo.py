@@ -8,7 +8,7 @@ final agreement, settle-time lag, and the rule's own accuracy and time (on 10 in
 of the second-largest test size). Then the
 quantisation checks on the first seed: weights rounded to 2^-bits, and a finite-state
 rule extracted by clustering states (k symbols). CPU, float32, 2 threads.
-Writes bench/results/algo.json and algo.png.
+Writes bench/results/algo_<task>.json and .png.
 
     python bench/bench_algo.py [--tasks prefix-parity flood-fill] [--seeds 0 1 2] [--quick]
 """
@@ -116,14 +116,19 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--minutes", type=float, default=15.0, help="training budget per run")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, a smoke run")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--max-steps", type=int, help="override the training step budget")
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     setups = QUICK if args.quick else SETUP
     results = {}
     for task in args.tasks:
         runs, first = [], None
         for seed in args.seeds:
-            learner, row = run_seed(task, seed, setups[task], args.minutes)
+            train_size, tests, overrides = setups[task]
+            if args.max_steps:
+                overrides = overrides | {"max_steps": args.max_steps}
+            learner, row = run_seed(task, seed, (train_size, tests, overrides), args.minutes)
             row["history"] = vars(learner.history_)
             runs.append(row)
             first = first or learner
@@ -136,12 +141,13 @@ def main() -> None:
             "train_seconds_mean": float(np.mean([r["train_seconds"] for r in runs])),
             "quantisation_seed0": quantisation(first, setups[task][1]),
         }
-    name = "algo_quick" if args.quick else "algo"
-    anchor = {"deepthinking_prefix_sums": {"accuracy_512": 0.9712, "parameters": 3.1e6,
-              "training": "about 2 GPU-hours (Bansal et al. 2022)"}}  # fmt: skip
-    path = write_json(f"{name}.json", {"anchor": anchor, "tasks": results})
-    plot(results, RESULTS / f"{name}.png")
-    print(f"wrote {path}")
+        name = f"algo_{task}" + ("_quick" if args.quick else "")
+        anchor = {"deepthinking_prefix_sums": {"accuracy_512": 0.9712, "parameters": 3.1e6,
+                  "training": "about 2 GPU-hours (Bansal et al. 2022)"}}  # fmt: skip
+        path = write_json(f"{name}.json", {"anchor": anchor, "threads": args.threads,
+                                           "tasks": {task: results[task]}})  # fmt: skip
+        plot({task: results[task]}, RESULTS / f"{name}.png")
+        print(f"wrote {path}", flush=True)
 
 
 if __name__ == "__main__":
