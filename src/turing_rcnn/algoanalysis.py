@@ -42,8 +42,7 @@ def _trained_frames(learner: AlgorithmLearner, x: torch.Tensor, iterations: int)
     return np.stack(frames)
 
 
-def _rule_frames(task, x: torch.Tensor, iterations: int) -> np.ndarray:
-    compiled = compile_program(task.program())
+def _rule_frames(task, compiled, x: torch.Tensor, iterations: int) -> np.ndarray:
     net = compiled.network(layers=1)
     values, frames = compiled.encode(task.to_symbols(x)), []
     with torch.no_grad():
@@ -61,13 +60,14 @@ def compare_with_rule(learner: AlgorithmLearner, x, y, iterations: int | None = 
     start = time.perf_counter()
     trained = _trained_frames(learner, x, iterations)
     net_seconds = time.perf_counter() - start
-    rule = _rule_frames(learner.task, x, iterations)
+    compiled = compile_program(learner.task.program())
+    rule = _rule_frames(learner.task, compiled, x, iterations)
     rule_seconds = time.perf_counter() - start - net_seconds
     t_net, t_rule = settle_times(trained, target), settle_times(rule, target)
     settled = (t_net <= iterations) & (t_rule <= iterations)
     return {
         "iterations": iterations,
-        "rule_parameters": compile_program(learner.task.program()).parameter_count,
+        "rule_parameters": compiled.parameter_count,
         "rule_accuracy": float((rule[-1] == target).reshape(len(x), -1).all(1).mean()),
         "net_accuracy": float((trained[-1] == target).reshape(len(x), -1).all(1).mean()),
         "final_agreement": float((trained[-1] == rule[-1]).mean()),
@@ -81,6 +81,8 @@ def compare_with_rule(learner: AlgorithmLearner, x, y, iterations: int | None = 
 
 def quantise_weights(learner: AlgorithmLearner, bits: int) -> AlgorithmLearner:
     """A copy whose weights are rounded to multiples of 2^-bits."""
+    if bits < 0:
+        raise ValueError(f"bits must be >= 0, got {bits}")
     out = copy.deepcopy(learner)
     with torch.no_grad():
         for p in out.net_.parameters():
