@@ -5,11 +5,12 @@
     bounds GE's chance of not having a unique solution;
 (b) a 3-sparse parity; (c) 5% label noise;
 (d) time and peak memory (fresh process, VmHWM) of fit and predict vs d, m = d + 10,
-    and the ratio to GaussianElimination.
+    and the ratio to GaussianElimination, with the dense convolution and with the patch
+    net evaluated once per distinct patch (RCNNLearner's default), in the same run.
 RCNN and GE are evaluated on the same test points and must agree on every one.
 Writes bench/results/gauss_rcnn.json and gauss_rcnn.png.
 
-    python bench/bench_gauss_rcnn.py [--quick]
+    python bench/bench_gauss_rcnn.py [--quick] [--cost-only]
 """
 
 from __future__ import annotations
@@ -59,18 +60,18 @@ import numpy as np, torch
 torch.set_num_threads(2)
 from turing_rcnn import GaussianElimination, ParityTask
 from turing_rcnn.train import RCNNLearner
-d, n = int(sys.argv[1]), int(sys.argv[2])
+d, n, distinct = int(sys.argv[1]), int(sys.argv[2]), sys.argv[4] == "distinct"
 sys.path.insert(0, sys.argv[3])
 from _common import peak_mb
 data = ParityTask(d).make(d + 10, n_test=n, seed=d)
-model = RCNNLearner("gauss")
+model = RCNNLearner("gauss", distinct=distinct)
 t = time.perf_counter(); model.fit(data.X_train, data.y_train); fit = time.perf_counter() - t
 fit_rss = peak_mb()
 t = time.perf_counter(); pred = model.predict(data.X_test); predict = time.perf_counter() - t
 t = time.perf_counter()
 ge = GaussianElimination().fit(data.X_train, data.y_train).predict(data.X_test)
 ge_s = time.perf_counter() - t
-print(json.dumps({"d": d, "m": d + 10, "layers": model.layers_,
+print(json.dumps({"d": d, "m": d + 10, "evaluation": sys.argv[4], "layers": model.layers_,
     "cells": int(np.prod(model.net_.config.grid_shape)), "fit_seconds": fit,
     "predict_seconds": predict, "predict_points": n, "ge_seconds": ge_s,
     "peak_rss_mb_after_fit": fit_rss, "peak_rss_mb": peak_mb(),
@@ -105,12 +106,13 @@ def main() -> None:
         out["noise"] = [evaluate(ParityTask(8, noise=0.05), m, 200, s, True)
                         for m in (18, 40) for s in seeds]  # fmt: skip
         print("c", out["noise"])
-    cost = []
+    cost = []  # the dense convolution and per-distinct-patch evaluation, same run
     for d in (4, 8, 12, 16) if not args.quick else (4, 8):
-        argv = [sys.executable, "-c", COST, str(d), "50", str(Path(__file__).parent)]
-        res = subprocess.run(argv, capture_output=True, text=True, check=True)
-        cost.append(json.loads(res.stdout.strip().splitlines()[-1]))
-        print("d", cost[-1])
+        for mode in ("dense", "distinct"):
+            argv = [sys.executable, "-c", COST, str(d), "50", str(Path(__file__).parent), mode]
+            res = subprocess.run(argv, capture_output=True, text=True, check=True)
+            cost.append(json.loads(res.stdout.strip().splitlines()[-1]))
+            print("d", cost[-1])
     out["cost"] = cost
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "gauss_rcnn.json").write_text(json.dumps(out, indent=2) + "\n")
@@ -134,16 +136,20 @@ def main() -> None:
     axes[0].set_ylabel("test error")
     axes[0].set_title("dense parity (thick: (1 - P[span]) / 2)")
     axes[0].legend(fontsize=6, ncol=2)
-    ds = [c["d"] for c in cost]
-    axes[1].semilogy(ds, [c["fit_seconds"] for c in cost], "o-", label="RCNN fit (Algorithm 1)")
-    axes[1].semilogy(ds, [c["predict_seconds"] / c["predict_points"] for c in cost], "s-",
-                     label="RCNN predict, per point")  # fmt: skip
-    axes[1].semilogy(ds, [c["ge_seconds"] for c in cost], "^-", label="GE fit + predict 50")
+    for mode, style in (("dense", "-"), ("distinct", "--")):
+        rows = [c for c in cost if c.get("evaluation", "dense") == mode]
+        ds = [c["d"] for c in rows]
+        axes[1].semilogy(ds, [c["fit_seconds"] for c in rows], "o" + style,
+                         label=f"RCNN fit (Algorithm 1), {mode}")  # fmt: skip
+        axes[1].semilogy(ds, [c["predict_seconds"] / c["predict_points"] for c in rows],
+                         "s" + style, label=f"RCNN predict, per point, {mode}")  # fmt: skip
+        axes[2].plot(ds, [c["peak_rss_mb"] for c in rows], "o" + style, label=mode)
+    axes[1].semilogy(ds, [c["ge_seconds"] for c in rows], "^-", label="GE fit + predict 50")
     axes[1].set_xlabel("d (m = d + 10)")
     axes[1].set_ylabel("seconds (2 CPU cores)")
     axes[1].legend(fontsize=7)
     axes[1].set_title("time")
-    axes[2].plot(ds, [c["peak_rss_mb"] for c in cost], "o-")
+    axes[2].legend(fontsize=7)
     axes[2].set_xlabel("d (m = d + 10)")
     axes[2].set_ylabel("peak resident memory of the process [MB]")
     axes[2].set_title("memory")

@@ -95,7 +95,8 @@ class ExtractedRule:
     """A finite-state cellular automaton read off a trained network.
 
     States are the k centroids; a cell's key is the (state, input code) of each cell of
-    its neighbourhood (cells beyond the grid have their own code)."""
+    its neighbourhood: west-centre-east on a 1-row grid, the von Neumann cross on 2-D
+    grids (cells beyond the grid have their own code)."""
 
     centroids: np.ndarray  # (k, width)
     keys: torch.Tensor  # sorted int64 keys
@@ -129,16 +130,23 @@ def _input_codes(x: torch.Tensor) -> torch.Tensor:
     return value + 3 * (x[:, 1] > 0).long() + 6 * (x[:, 2] > 0).long()
 
 
+# Neighbourhood of a key, as (row, col) offsets into the grid padded by one cell: on a
+# 1-row grid the cell and its west and east neighbours; on 2-D grids the cell and its
+# four neighbours (a 3x3 key over k x 12 codes per cell is too sparse to tabulate: in
+# our flood-fill trials 100x more updates met an unseen key).
+_ROW_KEY = ((0, 0), (0, 1), (0, 2))
+_CROSS_KEY = ((0, 1), (1, 0), (1, 1), (1, 2), (2, 1))
+
+
 def _keys(state: torch.Tensor, codes: torch.Tensor, k: int, one_row: bool) -> torch.Tensor:
-    """Mixed-radix key of each cell's neighbourhood (3 cells on a 1-row grid, else 9)."""
+    """Mixed-radix key of each cell's neighbourhood of (symbol, input code) pairs."""
     base = 12 * k + 1
     cell = state * 12 + codes + 1  # 0 is "outside the grid"
     padded = F.pad(cell, (1, 1) if one_row else (1, 1, 1, 1))
     h, w = cell.shape[1], cell.shape[2]
     key = torch.zeros_like(state)
-    for r in [0] if one_row else [0, 1, 2]:
-        for c in range(3):
-            key = key * base + padded[:, r : r + h, c : c + w]
+    for r, c in _ROW_KEY if one_row else _CROSS_KEY:
+        key = key * base + padded[:, r : r + h, c : c + w]
     return key
 
 

@@ -16,11 +16,13 @@ k = budget - n otherwise (flood fill: a run stopped before the front arrives has
 right answer for far cells, and those targets slowed learning in our trials).
 
 `AlgorithmLearner` is the estimator: fit() draws its own data from the task; predict
-/ score take inputs of any size and run task.iterations(size) steps by default.
+/ score take inputs of any size and run task.iterations(size) steps by default
+(training runs task.train_iterations(train_size), which may be tighter).
 """
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -134,15 +136,16 @@ class AlgorithmLearner:
     def fit(self, checkpoint: str | None = None) -> AlgorithmLearner:
         """Adam on the progressive loss until `patience` perfect validations in a row
         (whole-grid accuracy on val_size fresh inputs of the training size and val_size/5
-        of twice that size), or the step or time budget."""
+        of twice that size), or the step or time budget; keeps the weights that did best
+        on validation (training can fall off a good solution at a high learning rate)."""
         cfg, net = self.config, self.net_
         rng = np.random.default_rng(cfg.seed)
         x_val, y_val = self.task.sample(cfg.val_size, cfg.train_size, rng)
         x_long, y_long = self.task.sample(cfg.val_size // 5, 2 * cfg.train_size, rng)
-        budget = self.task.iterations(cfg.train_size)
+        budget = self.task.train_iterations(cfg.train_size)
         opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
         decay = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.max_steps)
-        perfect, start = 0, time.perf_counter()
+        perfect, best, start = 0, (-1.0, None), time.perf_counter()
         bar = tqdm(total=cfg.max_steps, desc=f"train {cfg.task}", disable=not self.progress)
         for step in range(1, cfg.max_steps + 1):
             x, y = self.task.sample(cfg.batch_size, cfg.train_size, rng)
@@ -165,6 +168,8 @@ class AlgorithmLearner:
                 accuracy = self.score(x_val, y_val)
                 longer = self.score(x_long, y_long)
                 perfect = perfect + 1 if accuracy == longer == 1.0 else 0
+                if accuracy + longer >= best[0]:  # ties: the later weights
+                    best = (accuracy + longer, copy.deepcopy(net.state_dict()))
                 h = self.history_
                 h.step.append(self.steps_ + step)
                 h.seconds.append(self.train_seconds_ + time.perf_counter() - start)
@@ -177,6 +182,7 @@ class AlgorithmLearner:
                 if perfect >= cfg.patience or last:
                     break
         bar.close()
+        net.load_state_dict(best[1])
         self.steps_ += step
         self.train_seconds_ += time.perf_counter() - start
         if checkpoint:
@@ -250,4 +256,4 @@ class AlgorithmLearner:
         return {"task": self.config.task, "parameters": self.net_.parameter_count,
                 "train_size": self.config.train_size, "steps": self.steps_,
                 "train_seconds": round(self.train_seconds_, 1),
-                "train_iterations": self.task.iterations(self.config.train_size)}  # fmt: skip
+                "train_iterations": self.task.train_iterations(self.config.train_size)}  # fmt: skip

@@ -51,8 +51,9 @@ def lemma1_memory(X: np.ndarray, y: np.ndarray, steps: int, dtype: torch.dtype) 
 
 
 def algorithm1(net: RCNN, X: np.ndarray, y: np.ndarray, lr: float = LEARNING_RATE,
-               progress: bool = False) -> MemorisationReport:  # fmt: skip
-    """Run Algorithm 1 on a network whose filter and head are frozen; W starts at 0."""
+               progress: bool = False, distinct: bool = False) -> MemorisationReport:  # fmt: skip
+    """Run Algorithm 1 on a network whose filter and head are frozen; W starts at 0
+    (`distinct`: evaluate the filter once per distinct patch, RCNN.step_distinct)."""
     dtype = net.memory.dtype
     if any(p.requires_grad for p in net.shared_parameters()):
         raise ValueError("freeze the shared filter and head first (RCNN.freeze_shared)")
@@ -65,7 +66,7 @@ def algorithm1(net: RCNN, X: np.ndarray, y: np.ndarray, lr: float = LEARNING_RAT
     for i in tqdm(range(len(z)), desc="Algorithm 1 (SGD steps)", disable=not progress,
                   leave=False):  # fmt: skip
         optimiser.zero_grad()
-        out = net(z[i : i + 1])[0]
+        out = net(z[i : i + 1], distinct=distinct)[0]
         loss = 0.5 * (labels[i] - out) ** 2
         loss.backward()
         optimiser.step()
@@ -88,17 +89,21 @@ class RCNNLearner:
 
     learner: a name from programs.learning.LEARNERS or a LearnerProgram.
     d, m: optional; if given, fit() insists on them.
-    checkpoint_every: recompute activations in blocks of this many layers during
-        Algorithm 1's backward passes; None picks ceil(sqrt(L)) for deep networks
-        (L > 64), so stored activations grow like sqrt(L) instead of L.
+    distinct: evaluate the filter once per distinct 3x3 patch (RCNN.step_distinct),
+        forward and backward; equal (==) to the dense convolution on compiled programs
+        (tests), and many times faster because their grids repeat a few codes.
+    checkpoint_every: for the dense convolution (distinct=False), recompute
+        activations in blocks of this many layers during Algorithm 1's backward
+        passes; None picks ceil(sqrt(L)) for deep networks (L > 64), so stored
+        activations grow like sqrt(L) instead of L.
     """
 
     def __init__(self, learner: str | LearnerProgram = "first-label", d: int | None = None,
                  m: int | None = None, dtype: torch.dtype = torch.float32,
-                 checkpoint_every: int | None = None, batch_size: int = 256,
-                 progress: bool = False):  # fmt: skip
+                 distinct: bool = True, checkpoint_every: int | None = None,
+                 batch_size: int = 256, progress: bool = False):  # fmt: skip
         self.learner = get_learner(learner) if isinstance(learner, str) else learner
-        self.d, self.m, self.dtype = d, m, dtype
+        self.d, self.m, self.dtype, self.distinct = d, m, dtype, distinct
         self.checkpoint_every, self.batch_size, self.progress = (
             checkpoint_every,
             batch_size,
@@ -121,7 +126,9 @@ class RCNNLearner:
             work_columns=self.learner.work_columns, checkpoint_every=every,
         )  # fmt: skip
         start = time.perf_counter()
-        self.memorisation_ = algorithm1(self.net_, X, y, progress=self.progress)
+        self.memorisation_ = algorithm1(
+            self.net_, X, y, progress=self.progress, distinct=self.distinct
+        )
         self.fit_seconds_ = time.perf_counter() - start
         self.d_, self.m_ = d, m
         return self
@@ -140,7 +147,7 @@ class RCNNLearner:
         for i in tqdm(range(0, len(X), self.batch_size), desc="predict", leave=False,
                       disable=not self.progress):  # fmt: skip
             z = augment(torch.as_tensor(X[i : i + self.batch_size], dtype=self.dtype))
-            outs.append(self.net_(z).cpu().numpy())
+            outs.append(self.net_(z, distinct=self.distinct).cpu().numpy())
         return np.concatenate(outs) if outs else np.zeros(0)
 
     def predict(self, X) -> np.ndarray:
