@@ -100,6 +100,17 @@ def test_training_reduces_the_loss(tiny):
     assert len(learner.history_.loss) == len(learner.history_.val_accuracy) >= 1
 
 
+def test_fit_keeps_the_weights_that_did_best_on_validation(tiny):
+    learner, *_ = tiny
+    cfg = learner.config
+    rng = np.random.default_rng(cfg.seed)  # fit draws its validation sets first
+    x_val, y_val = learner.task.sample(cfg.val_size, cfg.train_size, rng)
+    x_long, y_long = learner.task.sample(cfg.val_size // 5, 2 * cfg.train_size, rng)
+    h = learner.history_
+    best = max(a + b for a, b in zip(h.val_accuracy, h.val_accuracy_long, strict=True))
+    assert learner.score(x_val, y_val) + learner.score(x_long, y_long) == best
+
+
 def test_checkpoint_reloads_to_identical_predictions(tiny, tmp_path):
     learner, x, y, _ = tiny
     path = str(tmp_path / "model.pt")
