@@ -35,7 +35,7 @@ from turing_rcnn.algotrain import AlgoConfig, AlgorithmLearner  # noqa: E402
 
 SETUP = {  # training size, test sizes (count), config overrides
     "prefix-parity": (32, {32: 500, 128: 200, 512: 100, 4096: 100}, {}),
-    "flood-fill": (8, {8: 500, 32: 100, 64: 100}, {"lr": 3e-3, "max_steps": 2500}),
+    "flood-fill": (8, {8: 500, 32: 100, 64: 100}, {"lr": 3e-3, "max_steps": 4000}),
 }
 QUICK = {
     "prefix-parity": (16, {16: 100, 64: 50, 128: 20}, {"max_steps": 600}),
