@@ -253,11 +253,11 @@ def _distinct_patches(padded: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]
         key = torch.zeros(batch, rows, cols, dtype=torch.int64, device=padded.device)
         for r, c in _SHIFTS:
             key = key * len(values) + codes[:, r : r + rows, c : c + cols]
-        _, inverse = torch.unique(key.flatten(), return_inverse=True)
+        found, inverse = torch.unique(key.flatten(), return_inverse=True)
     else:
         patches = torch.stack([padded[:, r : r + rows, c : c + cols] for r, c in _SHIFTS], -1)
-        _, inverse = torch.unique(patches.reshape(-1, 9), dim=0, return_inverse=True)
-    first = inverse.new_empty(int(inverse.max()) + 1)
+        found, inverse = torch.unique(patches.reshape(-1, 9), dim=0, return_inverse=True)
+    first = inverse.new_empty(len(found))
     first.scatter_(0, inverse, torch.arange(inverse.numel(), device=inverse.device))
     b, i, j = torch.unravel_index(first, (batch, rows, cols))
     return torch.stack([padded[b, i + r, j + c] for r, c in _SHIFTS], 1), inverse
