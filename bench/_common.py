@@ -23,8 +23,12 @@ def best_of(repeats: int, fn):
 
 
 def meta() -> dict:
-    return {"machine": platform.machine(), "python": platform.python_version(),
-            "torch": torch.__version__, "threads": torch.get_num_threads()}  # fmt: skip
+    return {
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+    }
 
 
 def write_json(name: str, payload: dict) -> Path:

@@ -25,12 +25,13 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from _common import RESULTS, best_of, write_json  # noqa: E402
 
-from turing_rcnn.algoanalysis import (  # noqa: E402
+from turing_rcnn.trainable import (  # noqa: E402
+    AlgoConfig,
+    AlgorithmLearner,
     compare_with_rule,
     extract_rule,
     quantise_weights,
 )
-from turing_rcnn.algotrain import AlgoConfig, AlgorithmLearner  # noqa: E402
 
 SETUP = {  # training size, test sizes (count), config overrides
     "prefix-parity": (32, {32: 500, 128: 200, 512: 100, 4096: 100}, {}),
@@ -50,31 +51,38 @@ def run_seed(task: str, seed: int, setup, minutes: float) -> tuple[AlgorithmLear
     row = learner.summary() | {"seed": seed, "accuracy": {}, "test_seconds": {}}
     rng = np.random.default_rng(10_000 + seed)
     for size, count in tests.items():
-        x, y = learner.task.sample(count, size, rng)
+        x, y = learner.task_.sample(count, size, rng)
         seconds, acc = best_of(1, lambda x=x, y=y: learner.score(x, y))
         row["accuracy"][size], row["test_seconds"][size] = acc, round(seconds, 2)
         row.setdefault("iterations", {})[size] = learner.iterations_for(x)
-    x, y = learner.task.sample(10, sorted(tests)[-2], rng)
+    x, y = learner.task_.sample(10, sorted(tests)[-2], rng)
     row["compiled_rule"] = compare_with_rule(learner, x, y)
-    print(f"{task} seed {seed}: {row['parameters']} params, {row['steps']} steps, "
-          f"{row['train_seconds']} s, accuracy {row['accuracy']}", flush=True)  # fmt: skip
+    print(
+        f"{task} seed {seed}: {row['parameters']} params, {row['steps']} steps, "
+        f"{row['train_seconds']} s, accuracy {row['accuracy']}",
+        flush=True,
+    )
     return learner, row
 
 
 def quantisation(learner: AlgorithmLearner, tests: dict) -> dict:
     rng = np.random.default_rng(77)
     size = sorted(tests)[1]
-    x, y = learner.task.sample(100, size, rng)
+    x, y = learner.task_.sample(100, size, rng)
     weights = {bits: quantise_weights(learner, bits).score(x, y) for bits in range(1, 11)}
-    x_train, _ = learner.task.sample(200, learner.config.train_size, rng)
-    x_big, y_big = learner.task.sample(50, size, rng)
+    x_train, _ = learner.task_.sample(200, learner.config.train_size, rng)
+    x_big, y_big = learner.task_.sample(50, size, rng)
     rules = {}
     for k in range(2, 11):
         rule = extract_rule(learner, x_train, k=k)
         answers, unseen = rule.run(x_big, learner.iterations_for(x_big))
         right = (answers == y_big.numpy()).reshape(len(x_big), -1).all(1)
-        rules[k] = {"table_entries": len(rule.keys), "conflicts": rule.conflicts,
-                    "unseen_keys": unseen, "accuracy": float(right.mean())}  # fmt: skip
+        rules[k] = {
+            "table_entries": len(rule.keys),
+            "conflicts": rule.conflicts,
+            "unseen_keys": unseen,
+            "accuracy": float(right.mean()),
+        }
     return {"test_size": size, "weight_bits_accuracy": weights, "extracted_rules": rules}
 
 
@@ -86,11 +94,21 @@ def plot(results: dict, path) -> None:
         sizes = sorted({int(s) for r in rows for s in r["accuracy"]})
         acc = np.array([[r["accuracy"][s] for s in sizes] for r in rows])
         ax = axes[2 * i]
-        ax.errorbar(range(len(sizes)), acc.mean(0), yerr=[acc.mean(0) - acc.min(0),
-                    acc.max(0) - acc.mean(0)], marker="o", capsize=4)  # fmt: skip
-        ax.set(xticks=range(len(sizes)), xticklabels=sizes, ylim=(-0.02, 1.02),
-               xlabel="test size (train size first)", ylabel="whole-grid accuracy",
-               title=f"{task}: {rows[0]['parameters']} params")  # fmt: skip
+        ax.errorbar(
+            range(len(sizes)),
+            acc.mean(0),
+            yerr=[acc.mean(0) - acc.min(0), acc.max(0) - acc.mean(0)],
+            marker="o",
+            capsize=4,
+        )
+        ax.set(
+            xticks=range(len(sizes)),
+            xticklabels=sizes,
+            ylim=(-0.02, 1.02),
+            xlabel="test size (train size first)",
+            ylabel="whole-grid accuracy",
+            title=f"{task}: {rows[0]['parameters']} params",
+        )
         ax = axes[2 * i + 1]
         for r in rows:
             ax.plot(
@@ -135,10 +153,17 @@ def main() -> None:
             "quantisation_seed0": quantisation(first, setups[task][1]),
         }
         name = f"algo_{task}" + ("_quick" if args.quick else "")
-        anchor = {"deepthinking_prefix_sums": {"accuracy_512": 0.9712, "parameters": 3.1e6,
-                  "training": "about 2 GPU-hours (Bansal et al. 2022)"}}  # fmt: skip
-        path = write_json(f"{name}.json", {"anchor": anchor, "threads": args.threads,
-                                           "tasks": {task: results[task]}})  # fmt: skip
+        anchor = {
+            "deepthinking_prefix_sums": {
+                "accuracy_512": 0.9712,
+                "parameters": 3.1e6,
+                "training": "about 2 GPU-hours (Bansal et al. 2022)",
+            }
+        }
+        path = write_json(
+            f"{name}.json",
+            {"anchor": anchor, "threads": args.threads, "tasks": {task: results[task]}},
+        )
         plot({task: results[task]}, RESULTS / f"{name}.png")
         print(f"wrote {path}", flush=True)
 

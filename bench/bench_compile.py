@@ -52,8 +52,10 @@ def main() -> None:
     torch.set_num_threads(2)
 
     machine = TuringMachine.parse("1RB1DC_1LC0UA_1DA0RB")  # 3 states, 2 symbols, 2-D moves
-    programs = {"2-D Turing machine (3 states)": machine.to_cellular(),
-                "random 16-symbol guards": random_guards_program()}  # fmt: skip
+    programs = {
+        "2-D Turing machine (3 states)": machine.to_cellular(),
+        "random 16-symbol guards": random_guards_program(),
+    }
     rows = []
     rng = np.random.default_rng(0)
     for name, program in programs.items():
@@ -78,7 +80,7 @@ def main() -> None:
                 "network_cell_updates_per_s": updates / t_net,
                 "reference_cell_updates_per_s": updates / t_ref,
                 "network_over_reference": t_ref / t_net,
-                "exact": bool(np.array_equal(compiled.decode(out)[0], want)),
+                "exact": bool(np.array_equal(compiled.decode(out[0, 0]), want)),
             } | compiled.summary()
             rows.append(row)
             print(
@@ -96,8 +98,12 @@ def main() -> None:
         ax.loglog(
             sizes, [r["network_cell_updates_per_s"] for r in sel], "o-", label=f"RCNN: {name}"
         )
-        ax.loglog(sizes, [r["reference_cell_updates_per_s"] for r in sel], "s--",
-                  label=f"numpy ref: {name}")  # fmt: skip
+        ax.loglog(
+            sizes,
+            [r["reference_cell_updates_per_s"] for r in sel],
+            "s--",
+            label=f"numpy ref: {name}",
+        )
     ax.set_xlabel("grid side n (n x n cells)")
     ax.set_ylabel("cell updates per second")
     ax.set_title(f"Compiled programs, CPU float32, L = {args.layers}")

@@ -30,8 +30,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from turing_rcnn import SGDMLP, GaussianElimination, ParityTask, spanning_probability  # noqa: E402
-from turing_rcnn.train import RCNNLearner  # noqa: E402
+from turing_rcnn import (  # noqa: E402
+    SGDMLP,
+    GaussianElimination,
+    ParityTask,
+    RCNNLearner,  # noqa: E402
+    spanning_probability,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MODEL = RCNNLearner("gauss")
@@ -41,16 +46,25 @@ def evaluate(task: ParityTask, m: int, n_test: int, seed: int, rcnn: bool) -> di
     data = task.make(m, n_test=n_test, seed=seed)
     ge = GaussianElimination().fit(data.X_train, data.y_train).predict(data.X_test)
     mlp = SGDMLP(steps=2000, seed=seed).fit(data.X_train, data.y_train).predict(data.X_test)
-    row = {"d": task.d, "k": task.k, "noise": task.noise, "m": m, "seed": seed,
-           "test_points": n_test, "ge_error": float(np.mean(ge != data.y_test)),
-           "mlp_error": float(np.mean(mlp != data.y_test))}  # fmt: skip
+    row = {
+        "d": task.d,
+        "k": task.k,
+        "noise": task.noise,
+        "m": m,
+        "seed": seed,
+        "test_points": n_test,
+        "ge_error": float(np.mean(ge != data.y_test)),
+        "mlp_error": float(np.mean(mlp != data.y_test)),
+    }
     if rcnn:
         start = time.perf_counter()
         pred = MODEL.fit(data.X_train, data.y_train).predict(data.X_test)
-        row |= {"rcnn_error": float(np.mean(pred != data.y_test)),
-                "agreement": float(np.mean(pred == ge)),
-                "memorisation_exact": MODEL.memorisation_exact_,
-                "rcnn_seconds": time.perf_counter() - start}  # fmt: skip
+        row |= {
+            "rcnn_error": float(np.mean(pred != data.y_test)),
+            "agreement": float(np.mean(pred == ge)),
+            "memorisation_exact": MODEL.memorisation_exact_,
+            "rcnn_seconds": time.perf_counter() - start,
+        }
     return row
 
 
@@ -59,7 +73,7 @@ import json, time, sys
 import numpy as np, torch
 torch.set_num_threads(2)
 from turing_rcnn import GaussianElimination, ParityTask
-from turing_rcnn.train import RCNNLearner
+from turing_rcnn import RCNNLearner
 d, n, distinct = int(sys.argv[1]), int(sys.argv[2]), sys.argv[4] == "distinct"
 sys.path.insert(0, sys.argv[3])
 from _common import peak_mb
@@ -86,8 +100,14 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(2)
     seeds = [0] if args.quick else [0, 1, 2]
-    out: dict = {"meta": {"machine": platform.machine(), "threads": 2,
-                          "torch": torch.__version__, "dtype": "float32"}}  # fmt: skip
+    out: dict = {
+        "meta": {
+            "machine": platform.machine(),
+            "threads": 2,
+            "torch": torch.__version__,
+            "dtype": "float32",
+        }
+    }
 
     if args.cost_only:
         out = json.loads((RESULTS / "gauss_rcnn.json").read_text())
@@ -100,11 +120,13 @@ def main() -> None:
                 print("a", {k: v for k, v in curve[-1].items() if k != "rcnn_seconds"})
     if not args.cost_only:
         out["error_vs_m"] = curve
-        out["sparse"] = [evaluate(ParityTask(10, k=3), m, 200, s, True)
-                         for m in (10, 20) for s in seeds]  # fmt: skip
+        out["sparse"] = [
+            evaluate(ParityTask(10, k=3), m, 200, s, True) for m in (10, 20) for s in seeds
+        ]
         print("b", out["sparse"])
-        out["noise"] = [evaluate(ParityTask(8, noise=0.05), m, 200, s, True)
-                        for m in (18, 40) for s in seeds]  # fmt: skip
+        out["noise"] = [
+            evaluate(ParityTask(8, noise=0.05), m, 200, s, True) for m in (18, 40) for s in seeds
+        ]
         print("c", out["noise"])
     cost = []  # the dense convolution and per-distinct-patch evaluation, same run
     for d in (4, 8, 12, 16) if not args.quick else (4, 8):
@@ -128,8 +150,9 @@ def main() -> None:
         axes[0].plot(ms, mean("ge_error"), "o-", color=colour, label=f"GE d={d}")
         axes[0].plot(ms, mean("mlp_error"), "x:", color=colour, label=f"SGD-MLP d={d}")
         if any("rcnn_error" in r for r in rows):
-            axes[0].plot(ms, mean("rcnn_error"), "s--", color=colour, mfc="none", ms=10,
-                         label=f"RCNN d={d}")  # fmt: skip
+            axes[0].plot(
+                ms, mean("rcnn_error"), "s--", color=colour, mfc="none", ms=10, label=f"RCNN d={d}"
+            )
         exact = [0.5 * (1 - spanning_probability(d, m)) for m in ms]
         axes[0].plot(ms, exact, "-", color=colour, alpha=0.3, lw=4)
     axes[0].set_xlabel("m (training examples)")
@@ -139,10 +162,18 @@ def main() -> None:
     for mode, style in (("dense", "-"), ("distinct", "--")):
         rows = [c for c in cost if c.get("evaluation", "dense") == mode]
         ds = [c["d"] for c in rows]
-        axes[1].semilogy(ds, [c["fit_seconds"] for c in rows], "o" + style,
-                         label=f"RCNN fit (Algorithm 1), {mode}")  # fmt: skip
-        axes[1].semilogy(ds, [c["predict_seconds"] / c["predict_points"] for c in rows],
-                         "s" + style, label=f"RCNN predict, per point, {mode}")  # fmt: skip
+        axes[1].semilogy(
+            ds,
+            [c["fit_seconds"] for c in rows],
+            "o" + style,
+            label=f"RCNN fit (Algorithm 1), {mode}",
+        )
+        axes[1].semilogy(
+            ds,
+            [c["predict_seconds"] / c["predict_points"] for c in rows],
+            "s" + style,
+            label=f"RCNN predict, per point, {mode}",
+        )
         axes[2].plot(ds, [c["peak_rss_mb"] for c in rows], "o" + style, label=mode)
     axes[1].semilogy(ds, [c["ge_seconds"] for c in rows], "^-", label="GE fit + predict 50")
     axes[1].set_xlabel("d (m = d + 10)")

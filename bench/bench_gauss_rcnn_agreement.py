@@ -21,8 +21,7 @@ import numpy as np
 import torch
 from _common import RESULTS, best_of, peak_mb
 
-from turing_rcnn import GaussianElimination, ParityTask
-from turing_rcnn.train import RCNNLearner
+from turing_rcnn import GaussianElimination, ParityTask, RCNNLearner
 
 
 def dense_baseline(model: RCNNLearner, X: np.ndarray, distinct_per_point: float) -> dict:
@@ -35,10 +34,13 @@ def dense_baseline(model: RCNNLearner, X: np.ndarray, distinct_per_point: float)
     finally:
         model.distinct = True
     per_point = seconds / len(X)
-    return {"dense_points": len(X), "dense_equal": bool(np.array_equal(dense, fast)),
-            "dense_seconds_per_point": per_point,
-            "distinct_seconds_per_point": distinct_per_point,
-            "speedup": per_point / distinct_per_point}  # fmt: skip
+    return {
+        "dense_points": len(X),
+        "dense_equal": bool(np.array_equal(dense, fast)),
+        "dense_seconds_per_point": per_point,
+        "distinct_seconds_per_point": distinct_per_point,
+        "speedup": per_point / distinct_per_point,
+    }
 
 
 def main() -> None:
@@ -75,17 +77,23 @@ def main() -> None:
             predict = time.perf_counter() - start
             ge = GaussianElimination().fit(data.X_train, data.y_train).predict(data.X_test)
             row = {
-                "d": d, "m": d + 10, "seed": seed, "points": args.points,
-                "layers": model.layers_, "cells": int(np.prod(model.net_.config.grid_shape)),
+                "d": d,
+                "m": d + 10,
+                "seed": seed,
+                "points": args.points,
+                "layers": model.layers_,
+                "cells": int(np.prod(model.net_.config.grid_shape)),
                 "memorisation_exact": model.memorisation_exact_,
                 "agreement": float(np.mean(pred == ge)),
                 "rcnn_error": float(np.mean(pred != data.y_test)),
                 "ge_error": float(np.mean(ge != data.y_test)),
-                "fit_seconds": fit, "predict_seconds": predict,
+                "fit_seconds": fit,
+                "predict_seconds": predict,
                 "peak_rss_mb": peak_mb(),
-                "device": f"cpu ({args.threads} threads)", "dtype": "float32",
+                "device": f"cpu ({args.threads} threads)",
+                "dtype": "float32",
                 "evaluation": "dense" if args.dense else "distinct patches",
-            }  # fmt: skip
+            }
             if args.dense_points:
                 some = data.X_test[: args.dense_points]
                 row |= dense_baseline(model, some, predict / args.points)

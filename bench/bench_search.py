@@ -27,11 +27,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from _common import RESULTS, write_json  # noqa: E402
 
-from turing_rcnn.initialise import AnswerRulePrior, log10_paper, log10_program  # noqa: E402
 from turing_rcnn.programs.learning import LEARNERS  # noqa: E402
-from turing_rcnn.search import (  # noqa: E402
+from turing_rcnn.search import (  # noqa: E402  # noqa: E402
+    AnswerRulePrior,
     SearchConfig,
     evaluate,
+    exact_fraction,
+    log10_paper,
+    log10_program,
     predict_with,
     reuse,
     search,
@@ -44,9 +47,15 @@ def probabilities() -> list[dict]:
     rows = []
     for name in LEARNERS:
         a, b = log10_paper(name), log10_program(name)
-        rows.append({"learner": name, "paper": a, "program": b,
-                     "restarts_needed_paper": f"10^{-a['log10_p']:.0f}",
-                     "restarts_needed_program": f"10^{-b['log10_p']:.1f}"})  # fmt: skip
+        rows.append(
+            {
+                "learner": name,
+                "paper": a,
+                "program": b,
+                "restarts_needed_paper": f"10^{-a['log10_p']:.0f}",
+                "restarts_needed_program": f"10^{-b['log10_p']:.1f}",
+            }
+        )
         print(f"{name}: (a) log10 p = {a['log10_p']:.0f}, (b) log10 p = {b['log10_p']:.1f}")
     return rows
 
@@ -55,23 +64,32 @@ def counting(restarts: int, seeds: list[int]) -> list[dict]:
     rows = []
     for seed in seeds:
         X, y, X_val, y_val, X_test, y_test = search_problem("last-bit", 3, 5, 8, 1000, seed)
-        exact = float(AnswerRulePrior().exact_fraction(X, y, X_val, y_val))
+        exact = float(exact_fraction(AnswerRulePrior(), X, y, X_val, y_val))
         cfg = SearchConfig(restarts=restarts, seed=seed)
         result = search(cfg, [(X, y, X_val, y_val)], progress=False)
         wins = int((result.errors[:, 0] == 0).sum())
         lo, hi = wilson_interval(wins, restarts)
         pred = predict_with(cfg, result.best, X, y, X_test)
-        rows.append({
-            "seed": seed, "exact_fraction": exact, "restarts": restarts, "successes": wins,
-            "measured_rate": wins / restarts, "wilson95": [lo, hi],
-            "inside": bool(lo <= exact <= hi),
-            "program": result.programs[result.best], "test_error": float(np.mean(pred != y_test)),
-            "constant_plus_error": float(np.mean(y_test != 1)),
-            "constant_minus_error": float(np.mean(y_test != -1)),
-            "candidates_per_second": restarts / result.seconds,
-        })  # fmt: skip
-        print(f"seed {seed}: exact {exact:.4f}, measured {wins}/{restarts} CI [{lo:.4f}, {hi:.4f}]"
-              f" -> {rows[-1]['program']} test error {rows[-1]['test_error']}")  # fmt: skip
+        rows.append(
+            {
+                "seed": seed,
+                "exact_fraction": exact,
+                "restarts": restarts,
+                "successes": wins,
+                "measured_rate": wins / restarts,
+                "wilson95": [lo, hi],
+                "inside": bool(lo <= exact <= hi),
+                "program": result.programs[result.best],
+                "test_error": float(np.mean(pred != y_test)),
+                "constant_plus_error": float(np.mean(y_test != 1)),
+                "constant_minus_error": float(np.mean(y_test != -1)),
+                "candidates_per_second": restarts / result.seconds,
+            }
+        )
+        print(
+            f"seed {seed}: exact {exact:.4f}, measured {wins}/{restarts} CI [{lo:.4f}, {hi:.4f}]"
+            f" -> {rows[-1]['program']} test error {rows[-1]['test_error']}"
+        )
     return rows
 
 
@@ -82,12 +100,17 @@ def section5(restarts: int) -> dict:
     out["new_signs"] = [int(p[1][0]) for p in new]
     out["constant_plus_error_on_new"] = float(np.mean([p[3][0] != 1 for p in new]))
     X, y, X_val, y_val, *_ = search_problem("last-bit", 3, 5, 8, 10, 0)
-    turing = search(SearchConfig(init="turing", size=2, restarts=restarts // 4, time=8),
-                    [(X, y, X_val, y_val)], progress=False)  # fmt: skip
+    turing = search(
+        SearchConfig(init="turing", size=2, restarts=restarts // 4, time=8),
+        [(X, y, X_val, y_val)],
+        progress=False,
+    )
     out["turing_prior_last_bit"] = {
-        "restarts": restarts // 4, "zero_val_error": int((turing.errors[:, 0] == 0).sum()),
-        "best_val_error": float(turing.errors.min()), "program": turing.programs[turing.best],
-    }  # fmt: skip
+        "restarts": restarts // 4,
+        "zero_val_error": int((turing.errors[:, 0] == 0).sum()),
+        "best_val_error": float(turing.errors.min()),
+        "program": turing.programs[turing.best],
+    }
     print("section 5:", out["program"], out["new_error_mean"], out["turing_prior_last_bit"])
     return out
 
@@ -121,8 +144,12 @@ def plot(rows: list[dict], path) -> None:
         sub = [r for r in rows if r["init"] == init]
         for key in ("one_at_a_time", "batched_inprocess", "batched_process", "batched_ray"):
             ax.plot([r["d"] for r in sub], [r[key] for r in sub], marker="o", label=key)
-        ax.set(xlabel="d = m (grid (m+1) x (d+2))", ylabel="candidates / s", yscale="log",
-               title=f"{init} candidates")  # fmt: skip
+        ax.set(
+            xlabel="d = m (grid (m+1) x (d+2))",
+            ylabel="candidates / s",
+            yscale="log",
+            title=f"{init} candidates",
+        )
         ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

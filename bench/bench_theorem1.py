@@ -25,9 +25,10 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from _common import RESULTS  # noqa: E402
 
+from turing_rcnn import RCNNLearner  # noqa: E402
+from turing_rcnn.algorithm1 import compiled_frame  # noqa: E402
 from turing_rcnn.programs.learning import LEARNERS  # noqa: E402
 from turing_rcnn.tasks import ParityTask  # noqa: E402
-from turing_rcnn.train import RCNNLearner  # noqa: E402
 
 
 def main() -> None:
@@ -40,7 +41,7 @@ def main() -> None:
     rows = []
     for name in LEARNERS:
         model = RCNNLearner(name)
-        codes = model.compiled.program.code
+        codes = compiled_frame(name).program.code
         for n in args.sizes:
             d = m = n
             data = ParityTask(d).make(m, n_test=args.test, seed=n)
@@ -51,22 +52,27 @@ def main() -> None:
             pred = model.predict(data.X_test)
             predict_s = time.perf_counter() - start
             ref = model.reference_predict(data.X_train, data.y_train, data.X_test)
-            t = model.learner.time(m, d)
+            t = model.learner_program().time(m, d)
             row = {
-                "learner": name, "d": d, "m": m,
-                "layers": model.layers_, "time_bound": t, "c1": model.layers_ / (t + m + d),
+                "learner": name,
+                "d": d,
+                "m": m,
+                "layers": model.layers_,
+                "time_bound": t,
+                "c1": model.layers_ / (t + m + d),
                 "cells": int(np.prod(model.net_.config.grid_shape)),
-                "parameters": model.compiled.parameter_count,
-                "weight_values": len(model.compiled.weight_values),
+                "parameters": model.compiled_.parameter_count,
+                "weight_values": len(model.compiled_.weight_values),
                 "largest_cell_value": float(np.abs(codes).max()),
                 "smallest_code_spacing": float(np.diff(codes).min()),
                 "value_bits": float(np.log2(np.abs(codes).max() / np.diff(codes).min())),
-                "compiler_bits_needed": model.compiled.bits_needed,
+                "compiler_bits_needed": model.compiled_.bits_needed,
                 "memorisation_exact": model.memorisation_exact_,
                 "agreement": float(np.mean(pred == ref)),
-                "fit_seconds": fit_s, "predict_seconds": predict_s,
+                "fit_seconds": fit_s,
+                "predict_seconds": predict_s,
                 "predict_points": args.test,
-            }  # fmt: skip
+            }
             rows.append(row)
             print(
                 f"{name:12s} d=m={n:3d} L={row['layers']:4d} c1={row['c1']:.2f} "
@@ -76,8 +82,12 @@ def main() -> None:
             )
 
     RESULTS.mkdir(parents=True, exist_ok=True)
-    meta = {"machine": platform.machine(), "threads": torch.get_num_threads(),
-            "torch": torch.__version__, "dtype": "float32"}  # fmt: skip
+    meta = {
+        "machine": platform.machine(),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "dtype": "float32",
+    }
     (RESULTS / "theorem1.json").write_text(
         json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n"
     )

@@ -6,12 +6,21 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sklearn.exceptions import NotFittedError
 
-from turing_rcnn.algoanalysis import compare_with_rule, extract_rule, quantise_weights, settle_times
-from turing_rcnn.algotasks import FloodFill, PrefixParity, get_algo_task
-from turing_rcnn.algotrain import AlgoConfig, AlgorithmLearner
-from turing_rcnn.cli import main
+from turing_rcnn.app.cli import main
 from turing_rcnn.compile import compile_program
+from turing_rcnn.trainable import (
+    AlgoConfig,
+    AlgorithmLearner,
+    FloodFill,
+    PrefixParity,
+    compare_with_rule,
+    extract_rule,
+    get_algo_task,
+    quantise_weights,
+    settle_times,
+)
 
 
 def _rule_answers(task, x, iterations):
@@ -64,37 +73,40 @@ def test_bad_tasks_sizes_and_inputs_get_clear_errors():
         FloodFill().sample(2, 2, np.random.default_rng(0))
     with pytest.raises(ValueError, match="width must be >= 1"):
         AlgoConfig(width=0)
-    learner = AlgorithmLearner(train_size=4, progress=False)
+    task = PrefixParity()
     with pytest.raises(ValueError, match=r"inputs must have shape \(B, 3, H, W\)"):
-        learner.predict(torch.zeros(2, 2, 1, 4))
+        task.check_inputs(torch.zeros(2, 2, 1, 4))
     with pytest.raises(ValueError, match="targets must have shape"):
-        learner.score(torch.zeros(2, 3, 1, 4), torch.zeros(2, 1, 1, 5))
-    assert main(["train-algo", "--train-len", "1", "--no-progress"]) == 2
+        task.check_inputs(torch.zeros(2, 3, 1, 4), torch.zeros(2, 1, 1, 5))
+    with pytest.raises(NotFittedError):
+        AlgorithmLearner(AlgoConfig(train_size=4), progress=False).predict(torch.zeros(2, 3, 1, 4))
+    with pytest.raises(ValueError, match="targets y are needed"):
+        AlgorithmLearner(progress=False).fit(torch.zeros(2, 3, 1, 4))
+    assert main(["train-algo", "--train-size", "1", "--no-progress"]) == 2
     with pytest.raises(SystemExit):
         main(["train-algo", "--task", "sorting"])
 
 
-def _loss(learner, x, y):
+def _loss(net, x, y):
     with torch.no_grad():
-        logits = learner.net_(x, learner.task.iterations(x.shape[-1]))
+        logits = net(x, PrefixParity().iterations(x.shape[-1]))
         return F.binary_cross_entropy_with_logits(logits, y).item()
 
 
 @pytest.fixture(scope="module")
 def tiny():
     """Prefix parity on 8 bits, 300 steps: enough to learn the rule on 2 CPU cores."""
-    learner = AlgorithmLearner(
-        train_size=8, max_steps=300, eval_every=100, lr=3e-3, progress=False, seed=1
-    )
-    x, y = learner.task.sample(200, 8, np.random.default_rng(5))
-    before = _loss(learner, x, y)
+    config = AlgoConfig(train_size=8, max_steps=300, eval_every=100, lr=3e-3, seed=1)
+    learner = AlgorithmLearner(config, progress=False)
+    x, y = PrefixParity().sample(200, 8, np.random.default_rng(5))
+    before = _loss(learner.initial_filter(), x, y)
     learner.fit()
     return learner, x, y, before
 
 
 def test_training_reduces_the_loss(tiny):
     learner, x, y, before = tiny
-    after = _loss(learner, x, y)
+    after = _loss(learner.net_, x, y)
     assert after < 0.5 * before, (before, after)
     assert learner.steps_ == learner.history_.step[-1]
     assert len(learner.history_.loss) == len(learner.history_.val_accuracy) >= 1
@@ -104,8 +116,8 @@ def test_fit_keeps_the_weights_that_did_best_on_validation(tiny):
     learner, *_ = tiny
     cfg = learner.config
     rng = np.random.default_rng(cfg.seed)  # fit draws its validation sets first
-    x_val, y_val = learner.task.sample(cfg.val_size, cfg.train_size, rng)
-    x_long, y_long = learner.task.sample(cfg.val_size // 5, 2 * cfg.train_size, rng)
+    x_val, y_val = learner.task_.sample(cfg.val_size, cfg.train_size, rng)
+    x_long, y_long = learner.task_.sample(cfg.val_size // 5, 2 * cfg.train_size, rng)
     h = learner.history_
     best = max(a + b for a, b in zip(h.val_accuracy, h.val_accuracy_long, strict=True))
     assert learner.score(x_val, y_val) + learner.score(x_long, y_long) == best
@@ -116,8 +128,8 @@ def test_checkpoint_reloads_to_identical_predictions(tiny, tmp_path):
     path = str(tmp_path / "model.pt")
     learner.save(path)
     again = AlgorithmLearner.load(path, progress=False)
-    x16, _ = learner.task.sample(50, 16, np.random.default_rng(9))
-    assert torch.equal(again.predict(x16), learner.predict(x16))
+    x16, _ = learner.task_.sample(50, 16, np.random.default_rng(9))
+    assert np.array_equal(again.predict(x16), learner.predict(x16))
     assert again.config == learner.config and again.steps_ == learner.steps_
     assert again.history_ == learner.history_
 
@@ -131,11 +143,11 @@ def test_settle_times():
 
 def test_compare_with_rule_reports_the_exact_rule(tiny):
     learner, *_ = tiny
-    x, y = learner.task.sample(5, 12, np.random.default_rng(3))
+    x, y = learner.task_.sample(5, 12, np.random.default_rng(3))
     report = compare_with_rule(learner, x, y)
     assert report["rule_accuracy"] == 1.0
-    assert report["iterations"] == learner.task.iterations(12)
-    net_right = (learner.predict(x) == y).flatten(1).all(1).float().mean().item()
+    assert report["iterations"] == learner.task_.iterations(12)
+    net_right = (learner.predict(x) == y.numpy()).reshape(5, -1).all(1).mean()
     assert report["net_accuracy"] == pytest.approx(net_right)
 
 
@@ -152,7 +164,7 @@ def test_extract_rule_tabulates_a_finite_state_automaton(tiny):
     rule = extract_rule(learner, x[:50], k=4, seed=0)
     assert rule.k == 4 and rule.one_row
     assert torch.all(rule.keys[1:] > rule.keys[:-1])  # sorted, unique
-    answers, unseen = rule.run(x[:50], learner.task.iterations(8))
+    answers, unseen = rule.run(x[:50], learner.task_.iterations(8))
     assert answers.shape == (50, 1, 8) and unseen >= 0
     # Deterministic for a seed.
     again = extract_rule(learner, x[:50], k=4, seed=0)
@@ -163,8 +175,21 @@ def test_extract_rule_tabulates_a_finite_state_automaton(tiny):
 
 def test_train_algo_cli_writes_checkpoint_plot_and_report(tmp_path, capsys):
     out = tmp_path / "run"
-    args = ["train-algo", "--train-len", "6", "--test-len", "12", "--max-steps", "30",
-            "--test-count", "10", "--out", str(out), "--json", "--no-progress"]  # fmt: skip
+    args = [
+        "train-algo",
+        "--train-size",
+        "6",
+        "--test-size",
+        "12",
+        "--max-steps",
+        "30",
+        "--test-count",
+        "10",
+        "--out",
+        str(out),
+        "--json",
+        "--no-progress",
+    ]
     assert main(args) == 0
     import json
 
@@ -175,7 +200,21 @@ def test_train_algo_cli_writes_checkpoint_plot_and_report(tmp_path, capsys):
     assert (out / "model.pt").exists() and (out / "training.png").exists()
     assert json.loads((out / "report.json").read_text())["steps"] == 30
     # --load tests the saved model without training: the same accuracies.
-    assert main(["train-algo", "--load", str(out / "model.pt"), "--test-len", "12",
-                 "--test-count", "10", "--json", "--no-progress"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "train-algo",
+                "--load",
+                str(out / "model.pt"),
+                "--test-size",
+                "12",
+                "--test-count",
+                "10",
+                "--json",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     again = json.loads(capsys.readouterr().out)
     assert again["accuracy_12"] == report["accuracy_12"] and again["steps"] == 30

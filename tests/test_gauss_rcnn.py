@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from turing_rcnn import GaussianElimination, ParityTask
+from turing_rcnn.algorithm1 import RCNNLearner, compiled_frame
 from turing_rcnn.frame import layers_needed
 from turing_rcnn.tasks import from_bits
-from turing_rcnn.train import RCNNLearner
 
 MODEL = {}
 
@@ -63,15 +63,15 @@ def test_inconsistent_and_redundant_rows_follow_the_reference():
 
 
 def test_layer_budget_is_linear_in_m_plus_d():
-    learner = gauss_rcnn().learner
+    learner = gauss_rcnn().learner_program()
     for m, d in [(1, 1), (10, 4), (42, 32), (74, 64)]:
         assert layers_needed(learner, m, d) <= 4 * (m + d) + 2
         assert layers_needed(learner, m, d) == 2 * m + 3 * d + 5
 
 
 def test_every_symbol_of_the_gauss_frame_has_a_picture_class():
-    from turing_rcnn.viz import CLASSES, symbol_class
+    from turing_rcnn.app.viz import CLASSES, symbol_class
 
-    symbols = gauss_rcnn().compiled.program.symbols
+    symbols = compiled_frame("gauss").program.symbols
     classes = {symbol_class(s) for s in symbols}
     assert classes <= set(range(len(CLASSES))) and len(classes) == len(CLASSES)

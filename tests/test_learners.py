@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sklearn.exceptions import NotFittedError
 
 from turing_rcnn import (
     SGDMLP,
@@ -109,26 +110,30 @@ def test_sgd_mlp_fits_a_fixed_set():
 
 @pytest.mark.parametrize("learner", [GaussianElimination(), SGDMLP(hidden=4, steps=1)])
 def test_bad_input_is_rejected_with_a_clear_error(learner):
-    X = np.array([[1, -1], [-1, -1]])
+    X = np.array([[1, -1], [-1, -1], [1, 1]])
     cases = [
-        ((X, np.array([1, 0])), "labels"),
+        ((X, np.array([1, 0, 2])), "Only binary classification"),
+        ((X, np.array([0.5, 1.0, 1.5])), "Unknown label type"),
+        ((X, np.array(["a", "a", "a"])), "only one class"),
         ((np.array([[1, 0], [1, 1]]), np.array([1, 1])), "-1 and \\+1"),
-        ((X, np.array([1, 1, 1])), "3 labels but X has 2"),
-        ((X[0], np.array([1])), "2-D"),
-        ((np.zeros((0, 2)), np.zeros(0)), "m = 0"),
+        ((X, np.array([1, 1])), "inconsistent numbers of samples"),
+        ((X[0], np.array([1])), "Expected 2D array"),
+        ((np.zeros((0, 2)), np.zeros(0)), "0 sample"),
     ]
     for args, match in cases:
         with pytest.raises(ValueError, match=match):
             learner.fit(*args)
-    with pytest.raises(RuntimeError, match="not fitted"):
-        type(learner)().predict(X)
-    learner.fit(X, np.array([1, -1]))
-    with pytest.raises(ValueError, match="built for d = 2"):
+        with pytest.raises(NotFittedError):  # a fit that failed leaves nothing fitted
+            learner.predict(X)
+    learner.fit(X, np.array([1, -1, 1]))
+    with pytest.raises(ValueError, match="expecting 2 features"):
         learner.predict(np.ones((3, 5)))
-    with pytest.raises(ValueError, match="labels"):
-        learner.score(X, np.array([2, 1]))
+    with pytest.raises(ValueError, match="-1 and \\+1"):
+        learner.predict(X * 3)
+    with pytest.raises(ValueError, match=r"labels \[2\] are not among classes_"):
+        learner.score(X, np.array([2, 1, 1]))
 
 
-def test_gauss_reference_rejects_mismatched_test_width():
+def test_gauss_reference_rejects_mismatched_test_width():  # (the plain reference's own checks)
     with pytest.raises(ValueError, match="X_test"):
         gauss_reference(np.ones((2, 3)), np.ones(2), np.ones((1, 4)))

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from turing_rcnn import RCNN, RCNNConfig, augment
-from turing_rcnn.train import RCNNLearner
+from turing_rcnn.algorithm1 import RCNNLearner
 
 
 def random_net(config: RCNNConfig, seed: int = 0, dtype=torch.float32) -> RCNN:
@@ -22,25 +22,26 @@ def random_net(config: RCNNConfig, seed: int = 0, dtype=torch.float32) -> RCNN:
     work=st.integers(0, 3),
     L=st.integers(1, 3),
     batch=st.integers(1, 4),
+    G=st.integers(1, 3),
     dtype=st.sampled_from([torch.float32, torch.float64]),
 )
-def test_output_and_grid_shapes(d, m, work, L, batch, dtype):
-    cfg = RCNNConfig(d=d, m=m, work_columns=work, layers=L, hidden=(5, 4), head_hidden=3)
+def test_output_and_grid_shapes(d, m, work, L, batch, G, dtype):
+    cfg = RCNNConfig(d, m, work, L, hidden=(5, 4), head_hidden=3, candidates=G)
     net = random_net(cfg, dtype=dtype)
     z = augment(torch.randn(batch, d, dtype=dtype))
     grid = net.grid(z)
-    assert grid.shape == (batch, m + 1, d + 1 + work) == (batch, *cfg.grid_shape)
+    assert grid.shape == (batch, G, m + 1, d + 1 + work) == (batch, G, *cfg.grid_shape)
     assert net.run_body(grid).shape == grid.shape
     out = net(z)
-    assert out.shape == (batch,) and out.dtype == dtype
+    assert out.shape == (batch, G) and out.dtype == dtype
 
 
 def test_grid_is_W_diag_z_with_ones():
     cfg = RCNNConfig(d=3, m=2, work_columns=2)
     net = random_net(cfg)
     z = augment(torch.tensor([[1.0, -1.0, 1.0]]))
-    grid = net.grid(z)[0]
-    assert torch.equal(grid[:, :4], net.memory.detach() @ torch.diag(z[0]))
+    grid = net.grid(z)[0, 0]
+    assert torch.equal(grid[:, :4], net.memory.detach()[0] @ torch.diag(z[0]))
     assert torch.equal(grid[:, 4:], torch.ones(3, 2))
 
 
@@ -48,7 +49,7 @@ def test_forward_is_head_sum_over_body():
     cfg = RCNNConfig(d=4, m=3, work_columns=1, layers=2, hidden=(6,), head_hidden=5, padding=0.5)
     net = random_net(cfg, dtype=torch.float64)
     z = augment(torch.randn(2, 4, dtype=torch.float64))
-    g = net.grid(z)
+    g = net.grid(z)[:, 0]
     # An independent evaluation of the patch net, one cell at a time.
     w = net.export_shared()
     for _ in range(cfg.layers):
@@ -67,7 +68,7 @@ def test_forward_is_head_sum_over_body():
     (w1, b1), (w2, b2) = w.head
     cells = g.numpy()[..., None]  # (B, H, W, 1)
     head = (np.maximum(cells @ w1.T + b1, 0) @ w2.T + b2).sum(axis=(1, 2, 3))
-    np.testing.assert_allclose(net(z).detach().numpy(), head, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(net(z)[:, 0].detach().numpy(), head, rtol=1e-10, atol=1e-10)
 
 
 def test_shared_parameter_count_is_independent_of_size():
@@ -76,7 +77,7 @@ def test_shared_parameter_count_is_independent_of_size():
     assert small.shared_parameter_count() == large.shared_parameter_count()
     assert small.export_shared().parameter_count == small.shared_parameter_count()
     # Only the memory layer grows.
-    assert small.memory.shape == (6, 5) and large.memory.shape == (81, 65)
+    assert small.memory.shape == (1, 6, 5) and large.memory.shape == (1, 81, 65)
 
 
 @pytest.mark.parametrize("checkpoint_every", [0, 2])
@@ -120,7 +121,7 @@ def test_export_load_round_trip(dtype):
     }
 
 
-def test_load_rejects_wrong_shapes():
+def test_load_rejects_wrong_shapes_and_pads_narrower_filters():
     net = RCNN(RCNNConfig(d=2, m=2, hidden=(4,)))
     other = RCNN(RCNNConfig(d=2, m=2, hidden=(5,))).export_shared()
     with pytest.raises(ValueError, match="body layer 0"):
@@ -128,6 +129,17 @@ def test_load_rejects_wrong_shapes():
     deeper = RCNN(RCNNConfig(d=2, m=2, hidden=(4, 4))).export_shared()
     with pytest.raises(ValueError, match="layers"):
         net.load_shared(deeper)
+    with pytest.raises(ValueError, match="2 sets of weights for 1 candidates"):
+        net.load_shared([deeper, deeper])
+    # A narrower filter and head are padded with zero units: the same function.
+    cfg = RCNNConfig(d=2, m=3, work_columns=1, layers=3, hidden=(3, 2), head_hidden=2)
+    narrow = random_net(cfg, seed=5, dtype=torch.float64)
+    wide = RCNN(RCNNConfig(2, 3, 1, 3, hidden=(6, 5), head_hidden=7)).double()
+    wide.load_shared(narrow.export_shared())
+    with torch.no_grad():
+        wide.memory.copy_(narrow.memory)
+    z = augment(torch.randn(4, 2, dtype=torch.float64))
+    assert torch.equal(wide(z), narrow(z))
 
 
 def test_bad_inputs_and_configs():
@@ -138,7 +150,8 @@ def test_bad_inputs_and_configs():
         net(torch.ones(2, 4, dtype=torch.float64))
     with pytest.raises(ValueError, match="grid"):
         net.run_body(torch.ones(3, 4))
-    for bad in (dict(m=0), dict(d=0), dict(layers=0), dict(hidden=()), dict(work_columns=-1)):
+    bad_sizes = [dict(m=0), dict(d=0), dict(layers=0), dict(hidden=()), dict(work_columns=-1)]
+    for bad in bad_sizes + [dict(candidates=0)]:
         kwargs = dict(d=2, m=2) | bad
         with pytest.raises(ValueError, match="RCNNConfig"):
             RCNNConfig(**kwargs)
@@ -161,6 +174,7 @@ def test_distinct_patch_evaluation_equals_the_convolution(name, d, m, seed):
     fast = RCNNLearner(name, distinct=True).fit(X, y)
     assert dense.memorisation_exact_ and fast.memorisation_exact_
     assert torch.equal(dense.net_.memory, fast.net_.memory)
+    assert np.array_equal(dense.predict(X_test), fast.predict(X_test))
     assert np.array_equal(dense.decision_function(X_test), fast.decision_function(X_test))
 
 
@@ -181,3 +195,38 @@ def test_distinct_patch_evaluation_of_a_random_filter():
     trainable = random_net(cfg, seed=3)
     with pytest.raises(RuntimeError, match="freeze"):
         trainable.step_distinct(trainable.grid(augment(torch.randn(1, 3))))
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**16), G=st.integers(1, 3), batch=st.integers(1, 3))
+def test_step_is_the_dense_convolution(seed, G, batch):
+    """RCNN.step (im2col + batched matrix products over candidates) == torch's conv2d
+    of each candidate's 3x3 filter followed by its 1x1 convolutions, bit for bit on
+    compiled filters (dyadic weights, small codes) and to rounding on random ones."""
+    from turing_rcnn.compile import compile_program
+    from turing_rcnn.trainable import ALGO_TASKS
+
+    rng = np.random.default_rng(seed)
+    programs = [t.program() for t in ALGO_TASKS.values()]
+    compiled = [compile_program(programs[i]) for i in rng.integers(len(programs), size=G)]
+    hidden = tuple(max(w) for w in zip(*(c.hidden for c in compiled), strict=True))
+    head = max(c.head_hidden for c in compiled)
+    cfg = RCNNConfig(d=1, m=1, hidden=hidden, head_hidden=head, padding=0.0, candidates=G)
+    net = RCNN(cfg).load_shared([c.weights for c in compiled]).freeze_shared()
+    codes = [rng.integers(0, len(c.program.symbols), size=(batch, 5, 7)) for c in compiled]
+    grid = torch.stack(
+        [
+            torch.as_tensor(c.program.code[k], dtype=torch.float32)
+            for c, k in zip(compiled, codes, strict=True)
+        ],
+        dim=1,
+    )
+    for g, c in enumerate(compiled):
+        x = torch.nn.functional.pad(grid[:, g : g + 1], (1, 1, 1, 1), value=0.0)
+        for i, (w, b) in enumerate(c.weights.body):
+            kernel = torch.as_tensor(w, dtype=torch.float32)
+            kernel = kernel.reshape(len(w), 1, 3, 3) if i == 0 else kernel[:, :, None, None]
+            x = torch.nn.functional.conv2d(
+                torch.relu(x) if i else x, kernel, torch.as_tensor(b, dtype=torch.float32)
+            )
+        assert torch.equal(net.step(grid)[:, g], x[:, 0])

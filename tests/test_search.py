@@ -11,51 +11,66 @@ import numpy as np
 import pytest
 import torch
 
-from turing_rcnn.batched import BatchedRCNN, sign
+from turing_rcnn.algorithm1 import algorithm1, compiled_frame, network_outputs
 from turing_rcnn.frame import layers_needed
-from turing_rcnn.initialise import (
-    NEIGHBOURS,
-    AnswerRulePrior,
-    PaperInit,
-    TuringPrior,
-    log10_paper,
-    log10_program,
-    paper_values,
-)
-from turing_rcnn.model import RCNN, RCNNConfig, augment
+from turing_rcnn.model import RCNN, RCNNConfig
 from turing_rcnn.programs.learning import LAYOUT, get_learner
 from turing_rcnn.search import (
     Algorithm2,
+    AnswerRulePrior,
+    PaperInit,
     SearchConfig,
     TuringOptimalLearner,
+    TuringPrior,
+    exact_fraction,
+    log10_paper,
+    log10_program,
+    paper_values,
     reuse,
+    rule_answers,
     search,
+    sightings,
     wilson_interval,
 )
+from turing_rcnn.search.priors import NEIGHBOURS
+from turing_rcnn.search.restarts import sign
 from turing_rcnn.tasks import ParityTask, search_problem
-from turing_rcnn.train import RCNNLearner, algorithm1
 
 
 def _problem(task="last-bit", d=3, m=5, n_val=8, seed=0):
     return search_problem(task, d, m, n_val, 200, seed)
 
 
+def _batched(weights, d, m, layers, dtype=torch.float32) -> RCNN:
+    """ONE RCNN with a candidate per set of weights (narrower ones zero-padded)."""
+    hidden = tuple(max(h) for h in zip(*(w.hidden for w in weights), strict=True))
+    cfg = RCNNConfig(
+        d,
+        m,
+        1,
+        layers,
+        hidden,
+        max(w.head_hidden for w in weights),
+        padding=-1.0,
+        candidates=len(weights),
+    )
+    return RCNN(cfg).to(dtype).load_shared(weights).freeze_shared()
+
+
 def test_batched_candidates_equal_one_rcnn_each_bit_for_bit():
     d, m = 3, 4
     data = ParityTask(d).make(m, n_test=40, seed=1)
-    learners = [RCNNLearner(n) for n in ("first-label", "last-label", "majority")]
-    layers = max(layers_needed(lr.learner, m, d) for lr in learners)
-    z = augment(torch.as_tensor(data.X_test, dtype=torch.float32))
+    names = ("first-label", "last-label", "majority")
+    layers = max(layers_needed(get_learner(n), m, d) for n in names)
     single = []
-    for lr in learners:
-        net = lr.compiled.network(layers=layers, d=d, m=m, work_columns=1)
+    for n in names:
+        net = compiled_frame(n).network(layers=layers, d=d, m=m, work_columns=1)
         algorithm1(net, data.X_train, data.y_train)
-        with torch.no_grad():
-            single.append(net(z).numpy())
-    batched = BatchedRCNN([lr.compiled.weights for lr in learners], d, m, 1, layers)
-    outputs = batched.algorithm1(data.X_train, data.y_train)
-    assert not outputs.any()  # Lemma 1: the output is 0 while memorising
-    out = batched.decision_function(data.X_test)
+        single.append(network_outputs(net, data.X_test)[:, 0])
+    batched = _batched([compiled_frame(n).weights for n in names], d, m, layers)
+    report = algorithm1(batched, data.X_train, data.y_train)
+    assert report.exact  # Lemma 1 for every candidate: output 0, W written row by row
+    out = network_outputs(batched, data.X_test)
     for g in range(3):
         assert np.array_equal(out[:, g], single[g])
 
@@ -66,15 +81,14 @@ def test_batched_random_filters_match_rcnn():
     cands = [PaperInit(3, (8, 5), time=2).draw(rng) for _ in range(4)]
     data = ParityTask(d).make(m, n_test=16, seed=2)
     layers = cands[0].layers(m, d)
-    batched = BatchedRCNN([c.weights for c in cands], d, m, 1, layers, dtype=torch.float64)
-    batched.algorithm1(data.X_train, data.y_train)
-    out = batched.decision_function(data.X_test)
+    batched = _batched([c.weights for c in cands], d, m, layers, torch.float64)
+    algorithm1(batched, data.X_train, data.y_train)
+    out = network_outputs(batched, data.X_test)
     for g, c in enumerate(cands):
         cfg = RCNNConfig(d, m, 1, layers, (8, 5), head_hidden=4, padding=-1.0)
         net = RCNN(cfg).double().load_shared(c.weights).freeze_shared()
         algorithm1(net, data.X_train, data.y_train)
-        with torch.no_grad():
-            ref = net(augment(torch.as_tensor(data.X_test, dtype=torch.float64))).numpy()
+        ref = network_outputs(net, data.X_test)[:, 0]
         np.testing.assert_allclose(out[:, g], ref, rtol=1e-9, atol=1e-6 * np.abs(ref).max())
         assert np.all(np.isin(c.weights.values(), paper_values(3)))
 
@@ -98,8 +112,12 @@ def test_turing_learners_use_exactly_their_defined_transitions():
     for name in ("first-label", "majority"):
         learner = get_learner(name)
         machine = learner.machine
-        defined = {(q, s) for q, row in enumerate(machine.table)
-                   for s, t in enumerate(row) if t is not None}  # fmt: skip
+        defined = {
+            (q, s)
+            for q, row in enumerate(machine.table)
+            for s, t in enumerate(row)
+            if t is not None
+        }
         used = set()
         for m in range(1, 7):
             for labels in range(2**m):
@@ -114,8 +132,10 @@ def _used_transitions(machine, learner, y, bits):
     pairs it reads."""
     names = LAYOUT + [s for s in ("X", "QX") if s in learner.program.symbols]
     m, d = len(y), bits.shape[1]
-    grid = [[names.index(f"D{b}") for b in bits[a]] + [names.index("L0" if v == 1 else "L1"), 0]
-            for a, v in enumerate(y)]  # fmt: skip
+    grid = [
+        [names.index(f"D{b}") for b in bits[a]] + [names.index("L0" if v == 1 else "L1"), 0]
+        for a, v in enumerate(y)
+    ]
     grid.append([names.index(f"T{b}") for b in bits[m]] + [names.index("?"), 0])
     r, c, q, used = 0, 0, 0, set()
     for _ in range(learner.time(m, d) + 1):
@@ -135,10 +155,10 @@ def test_answer_rule_network_errors_equal_the_counting_analysis():
     X, y, X_val, y_val, *_ = _problem(seed=3)
     prior = AnswerRulePrior()
     result = search(SearchConfig(restarts=96, seed=5), [(X, y, X_val, y_val)], progress=False)
-    seen = prior.sightings(X, y, X_val)
+    seen = sightings(prior, X, y, X_val)
     for i in range(96):
         position, mapping = prior.draw_rule(np.random.default_rng([5, i]))
-        pred = prior.answers(mapping, seen[position])
+        pred = rule_answers(mapping, seen[position])
         assert np.mean(np.where(pred == 0, 1, pred) != y_val) == result.errors[i, 0]
 
 
@@ -162,14 +182,14 @@ def _enumerate_all_programs(seen, y_val) -> float:
 def test_exact_fraction_matches_full_enumeration_and_the_measured_rate():
     X, y, X_val, y_val, X_test, y_test = _problem()
     prior = AnswerRulePrior()
-    exact = prior.exact_fraction(X, y, X_val, y_val)
+    exact = exact_fraction(prior, X, y, X_val, y_val)
     assert exact == pytest.approx(1 / 36)  # W: T0 -> '+' or nothing, T1 -> '-'
-    assert exact == pytest.approx(_enumerate_all_programs(prior.sightings(X, y, X_val), y_val))
+    assert exact == pytest.approx(_enumerate_all_programs(sightings(prior, X, y, X_val), y_val))
     result = search(SearchConfig(restarts=384), [(X, y, X_val, y_val)], progress=False)
     wins = int((result.errors[:, 0] == 0).sum())
     lo, hi = wilson_interval(wins, 384)
     assert lo <= exact <= hi, (wins, exact)
-    learner = TuringOptimalLearner(restarts=64, progress=False)
+    learner = TuringOptimalLearner(SearchConfig(restarts=64), progress=False)
     learner.fit(np.vstack([X, X_val]), np.concatenate([y, y_val]))
     assert learner.val_error_ == 0 and "reads W" in learner.program_
     assert learner.score(X_test, y_test) == 1.0
@@ -198,8 +218,20 @@ def test_ray_local_cluster_gives_the_same_search():
 
 def test_killed_search_resumes_to_the_same_result(tmp_path):
     path = tmp_path / "search.jsonl"
-    args = [sys.executable, "-m", "turing_rcnn.cli", "search", "--restarts", "160", "--batch",
-            "16", "--no-progress", "--json", "--seed", "4"]  # fmt: skip
+    args = [
+        sys.executable,
+        "-m",
+        "turing_rcnn.app.cli",
+        "search",
+        "--restarts",
+        "160",
+        "--batch",
+        "16",
+        "--no-progress",
+        "--json",
+        "--seed",
+        "4",
+    ]
     proc = subprocess.Popen(args + ["--checkpoint", str(path)], stdout=subprocess.PIPE)
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -212,8 +244,9 @@ def test_killed_search_resumes_to_the_same_result(tmp_path):
     assert 3 <= len(lines) < 11, "the search should be interrupted part-way"
     with open(path, "a") as f:
         f.write('{"chunk": 9, "indi')  # a line cut short by the kill
-    resumed = json.loads(subprocess.run(args + ["--checkpoint", str(path)], check=True,
-                                        capture_output=True).stdout)  # fmt: skip
+    resumed = json.loads(
+        subprocess.run(args + ["--checkpoint", str(path)], check=True, capture_output=True).stdout
+    )
     fresh = json.loads(subprocess.run(args, check=True, capture_output=True).stdout)
     assert resumed["resumed_chunks"] >= 2
     for key in ("best", "program", "val_error", "test_error", "zero_val_error_rate"):
@@ -223,17 +256,24 @@ def test_killed_search_resumes_to_the_same_result(tmp_path):
 def test_checkpoint_of_another_search_is_refused(tmp_path):
     path = str(tmp_path / "c.jsonl")
     X, y, X_val, y_val, *_ = _problem()
-    search(SearchConfig(restarts=8, batch=8), [(X, y, X_val, y_val)], checkpoint=path,
-           progress=False)  # fmt: skip
+    search(
+        SearchConfig(restarts=8, batch=8), [(X, y, X_val, y_val)], checkpoint=path, progress=False
+    )
     with pytest.raises(ValueError, match="different search"):
-        search(SearchConfig(restarts=8, batch=8, seed=1), [(X, y, X_val, y_val)],
-               checkpoint=path, progress=False)  # fmt: skip
+        search(
+            SearchConfig(restarts=8, batch=8, seed=1),
+            [(X, y, X_val, y_val)],
+            checkpoint=path,
+            progress=False,
+        )
 
 
 def test_algorithm2_grows_until_a_level_does_well_on_held_out_data():
     X, y, X_val, y_val, X_test, y_test = _problem(n_val=24)
-    levels = [SearchConfig(init="paper", size=1, hidden=(4,), restarts=32),
-              SearchConfig(time=4, restarts=32)]  # fmt: skip
+    levels = [
+        SearchConfig(init="paper", size=1, hidden=(4,), restarts=32),
+        SearchConfig(time=4, restarts=32),
+    ]
     alg = Algorithm2(levels, progress=False).fit(np.vstack([X, X_val]), np.concatenate([y, y_val]))
     assert len(alg.records_) == 2 and alg.best_ == 1
     assert alg.records_[1].holdout_error == 0.0 < alg.records_[0].holdout_error
@@ -267,8 +307,11 @@ def test_search_errors_are_clear():
 
 def test_turing_prior_draws_compile_and_score():
     X, y, X_val, y_val, *_ = _problem()
-    result = search(SearchConfig(init="turing", size=2, restarts=16, batch=8),
-                    [(X, y, X_val, y_val)], progress=False)  # fmt: skip
+    result = search(
+        SearchConfig(init="turing", size=2, restarts=16, batch=8),
+        [(X, y, X_val, y_val)],
+        progress=False,
+    )
     assert result.errors.shape == (16, 1) and all(p.count("_") == 1 for p in result.programs)
     assert TuringPrior(2).choices == 10 * 4 * 3
     assert sign(np.array([0.0, -0.5, 2.0])).tolist() == [1, -1, 1]

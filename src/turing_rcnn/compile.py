@@ -72,7 +72,7 @@ class CompiledProgram:
 
     @property
     def head_hidden(self) -> int:
-        return self.weights.head[0][0].shape[0]
+        return self.weights.head_hidden
 
     @property
     def parameter_count(self) -> int:
@@ -108,32 +108,44 @@ class CompiledProgram:
             "bits_needed": self.bits_needed,
         }
 
-    def config(self, d: int = 1, m: int = 1, work_columns: int = 0, layers: int = 1,
-               checkpoint_every: int = 0) -> RCNNConfig:  # fmt: skip
-        return RCNNConfig(d=d, m=m, work_columns=work_columns, layers=layers,
-                          hidden=self.hidden, head_hidden=self.head_hidden,
-                          padding=self.padding, checkpoint_every=checkpoint_every)  # fmt: skip
-
-    def network(self, layers: int = 1, dtype: torch.dtype = torch.float32, **sizes) -> RCNN:
-        """An RCNN running this program (memory layer sizes from `sizes`, default 1 x 2)."""
+    def network(
+        self,
+        layers: int = 1,
+        dtype: torch.dtype = torch.float32,
+        d: int = 1,
+        m: int = 1,
+        work_columns: int = 0,
+        checkpoint_every: int = 0,
+    ) -> RCNN:
+        """An RCNN running this program (one candidate; memory layer (m+1) x (d+1))."""
         if not self.exact_in(dtype):
             raise ValueError(
                 f"{self.program.name} needs {self.bits_needed} mantissa bits for exact "
                 f"arithmetic; {dtype} has {MANTISSA_BITS.get(dtype, 'unknown')}"
             )
-        net = RCNN(self.config(layers=layers, **sizes)).to(dtype)
-        return net.load_shared(self.weights).freeze_shared()
+        config = RCNNConfig(
+            d=d,
+            m=m,
+            work_columns=work_columns,
+            layers=layers,
+            hidden=self.hidden,
+            head_hidden=self.head_hidden,
+            padding=self.padding,
+            checkpoint_every=checkpoint_every,
+        )
+        return RCNN(config).to(dtype).load_shared(self.weights).freeze_shared()
 
     def encode(self, grid: np.ndarray, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        """Alphabet indices (H, W) or (B, H, W) -> cell values (B, H, W)."""
+        """Alphabet indices (H, W) or (B, H, W) -> cell values (B, 1, H, W) (one candidate)."""
         grid = np.asarray(grid)
         if grid.min(initial=0) < 0 or grid.max(initial=0) >= len(self.program.symbols):
             raise ValueError("grid holds indices outside the alphabet")
         t = torch.as_tensor(self.program.code[grid], dtype=dtype)
-        return t.unsqueeze(0) if t.dim() == 2 else t
+        return t[None, None] if t.dim() == 2 else t[:, None]
 
     def decode(self, values: torch.Tensor) -> np.ndarray:
-        """Cell values -> alphabet indices; raises unless every value is exactly a code."""
+        """Cell values -> alphabet indices of the same shape; raises unless every value is
+        exactly a code."""
         codes = torch.as_tensor(self.program.code, dtype=values.dtype).double().numpy()
         v = values.detach().cpu().double().numpy()
         idx = np.clip(np.searchsorted(codes, v), 0, len(codes) - 1)
@@ -148,7 +160,8 @@ class CompiledProgram:
         """Run the program `layers` steps inside the RCNN body; returns alphabet indices."""
         net = self.network(layers=max(layers, 1), dtype=dtype)
         out = net.run_body(self.encode(grid, dtype), layers=layers)
-        return self.decode(out)[0] if np.asarray(grid).ndim == 2 else self.decode(out)
+        indices = self.decode(out[:, 0])
+        return indices[0] if np.asarray(grid).ndim == 2 else indices
 
 
 def compile_program(
@@ -156,124 +169,23 @@ def compile_program(
 ) -> CompiledProgram:
     """Program -> exact patch-net and head weights (see the module docstring)."""
     codes = [_fraction(c) for c in program.code]
-    k = len(codes)
-    index = program.index
-    robust = any(c.denominator > 2 for c in codes)
-
-    # Effects: (conditions, amount in code units); conditions map positions to index sets.
-    # A multi-position guard that leaves the centre open (more than 2 symbols) becomes
-    # an "open guard": new = G + g (target - C), with C g computed by one unit.
-    effects: list[tuple[dict[Position, set[int]], Fraction]] = []
-    open_guards: list[tuple[dict[Position, set[int]], Fraction, set[int]]] = []
-    for rule in program.rules:
-        when = {p: {index[s] for s in syms} for p, syms in rule.when.items()}
-        centre_set = when.get(CENTRE, set(range(k)))
-        integral = all(codes[c].denominator <= 2 for c in centre_set)
-        if isinstance(rule, Guard) and len(centre_set) > 2 and set(when) != {CENTRE} and integral:
-            open_guards.append((when, codes[index[rule.then]], centre_set))
-        elif isinstance(rule, Guard):
-            for c in sorted(centre_set):
-                if index[rule.then] != c:
-                    effects.append((when | {CENTRE: {c}}, codes[index[rule.then]] - codes[c]))
-        else:
-            effects.append((when, _fraction(rule.by)))
-
-    def indicator(p: Position, members: set[int]) -> Linear:
-        """[cell at p in members] = sum over runs [a, b) of step_a - step_b."""
-        form: Linear = {}
-        inside = [i in members for i in range(k)]
-        for j in range(k + 1):
-            before = inside[j - 1] if j > 0 else False
-            now = inside[j] if j < k else False
-            if now != before:
-                key = "1" if j == 0 else (p, j)
-                if j < k:
-                    form[key] = form.get(key, 0) + (1 if now else -1)
-        return form
-
-    def add(into: Linear, form: Linear, scale) -> None:
-        for key, coef in form.items():
-            into[key] = into.get(key, 0) + scale * coef
-
-    # G = F(centre) + single-position effects elsewhere, where F(code) is the centre's
-    # code after the centre-only effects: a step function of the centre.
-    new_code = list(codes)
-    g_form: Linear = {}
-    conjunctions: list[tuple[Linear, Fraction]] = []
-    for when, amount in effects:
-        if set(when) == {CENTRE}:
-            for c in when[CENTRE]:
-                new_code[c] += amount
-        elif len(when) == 1:
-            ((p, members),) = when.items()
-            add(g_form, indicator(p, members), amount)
-        else:
-            form: Linear = {"1": -(len(when) - 1)}
-            for p, members in when.items():
-                add(form, indicator(p, members), 1)
-            conjunctions.append((form, amount))
-    f_form: Linear = {"1": new_code[0]}  # F(C), the centre's code after centre-only effects
-    for j in range(1, k):
-        add(f_form, {(CENTRE, j): 1}, new_code[j] - new_code[j - 1])
-    add(g_form, f_form, 1)
-    span = codes[-1] - codes[0] + 1
-    products: list[Linear] = []  # (C - low) g = ReLU(h(C) - span (1 - conj))
-    for when, target, centre_set in open_guards:
-        form = {"1": -(len(when) - 1)}
-        for p, members in when.items():
-            add(form, indicator(p, members), 1)
-        conjunctions.append((form, target - codes[0]))
-        h = [codes[c] - codes[0] if c in centre_set else 0 for c in range(k)]
-        product: Linear = {"1": h[0] - span}
-        for j in range(1, k):
-            if h[j] != h[j - 1]:
-                add(product, {(CENTRE, j): 1}, h[j] - h[j - 1])
-        add(product, form, span)
-        products.append(product)
-    for amount in [a for _, a in conjunctions] + list(np.diff(new_code)):
+    effects, open_guards = _effects(program, codes)
+    g_form, conjunctions, new_code = _update(effects, codes)
+    products = [_open_guard_product(guard, codes, conjunctions) for guard in open_guards]
+    for amount in [c.amount for c in conjunctions] + list(np.diff(new_code)):
         if amount.denominator > 2:
             raise ValueError(
                 f"{program.name}: an update moves a cell by {amount}, not a multiple of 1/2; "
                 "map every such code to an integer code with a centre-only Guard first"
             )
+    gates = [_gate(keep, program, codes) for keep in program.keep]
 
-    # Carrier gates: the carrier is v - code(kept centre); open only when the keep
-    # condition holds (its conjunction is 1), closed by a margin of 1/2 otherwise.
-    gates: list[tuple[Linear, Fraction]] = []
-    for keep in program.keep:
-        conj: Linear = {"1": -(len(keep) - 1)}
-        for p, syms in keep.items():
-            add(conj, indicator(p, {index[s] for s in syms}), 1)
-        (centre,) = keep[CENTRE]
-        gates.append((conj, codes[index[centre]]))
-
-    forms = [g_form] + products + [f for f, _ in conjunctions + gates]
+    forms = [g_form] + products + [c.form for c in conjunctions + gates]
     used = sorted({key for f in forms for key in f if key != "1"})
+    robust = any(c.denominator > 2 for c in codes)
     layers = _StepLayers(used, codes, robust, carrier=bool(gates), low=codes[0])
-
-    if not conjunctions and not gates:  # (open guards are conjunctions too)
-        w_out, b_out = layers.row(g_form)
-        body = layers.hidden + [(w_out[None, :], np.array([b_out]))]
-    else:
-        rows = [layers.row(g_form)]
-        rows.append((-rows[0][0], -rows[0][1]))
-        rows += [layers.row(form) for form, _ in conjunctions]
-        rows += [layers.row(form) for form in products]
-        out = [1.0, -1.0] + [float(a) for _, a in conjunctions] + [-1.0] * len(products)
-        quarter = Fraction(1, 4)
-        for conj, centre_code in gates:
-            w_conj, b_conj = layers.row(conj)
-            w_v, b_v = layers.carrier()  # = v exactly, as a row
-            for sign in (1, -1):  # ReLU(+-(v - code) + 1/4 - span * (1 - conj))
-                bias = sign * (b_v - centre_code) + quarter - span + span * _fraction(b_conj)
-                rows.append((sign * w_v + float(span) * w_conj, float(bias)))
-            out += [0.5, -0.5]
-        w2 = np.stack([w for w, _ in rows])
-        b2 = np.array([b for _, b in rows])
-        body = layers.hidden + [(w2, b2), (np.array([out]), np.zeros(1))]
-
-    head = _readout_head(program, codes)
-    weights = SharedWeights(body=body, head=head)
+    body = layers.hidden + _output_layers(layers, g_form, conjunctions, products, gates, codes)
+    weights = SharedWeights(body=body, head=_readout_head(program, codes))
     compiled = CompiledProgram(program, weights, _max_magnitude(weights, codes))
     if not compiled.exact_in(dtype):
         raise ValueError(
@@ -282,6 +194,156 @@ def compile_program(
             f"{MANTISSA_BITS.get(dtype, '?')} available)"
         )
     return compiled
+
+
+Conditions = dict  # {position: set of alphabet indices}
+
+
+@dataclass
+class _Effect:
+    """Add `amount` (code units) to the cell where every condition holds."""
+
+    when: Conditions
+    amount: Fraction
+
+
+@dataclass
+class _OpenGuard:
+    """A multi-position guard that leaves the centre open (more than 2 symbols):
+    new = G + g (target - C), with the product C g computed by one unit."""
+
+    when: Conditions
+    target: Fraction
+    centre: set[int]
+
+
+@dataclass
+class _Conjunction:
+    """ReLU(form) is 1 where every indicator in `form` holds, 0 elsewhere; it moves
+    the cell by `amount` (a gate's `amount` is the kept centre's code instead)."""
+
+    form: Linear
+    amount: Fraction
+
+
+def _effects(program: CellularProgram, codes) -> tuple[list[_Effect], list[_OpenGuard]]:
+    """Each rule as effects in code units; a Guard is split per centre symbol (its
+    effect is target - centre), except an open guard (see _OpenGuard)."""
+    k, index = len(codes), program.index
+    effects, open_guards = [], []
+    for rule in program.rules:
+        when = {p: {index[s] for s in syms} for p, syms in rule.when.items()}
+        if not isinstance(rule, Guard):
+            effects.append(_Effect(when, _fraction(rule.by)))
+            continue
+        centre_set = when.get(CENTRE, set(range(k)))
+        target = codes[index[rule.then]]
+        integral = all(codes[c].denominator <= 2 for c in centre_set)
+        if len(centre_set) > 2 and set(when) != {CENTRE} and integral:
+            open_guards.append(_OpenGuard(when, target, centre_set))
+            continue
+        for c in sorted(centre_set):
+            if index[rule.then] != c:
+                effects.append(_Effect(when | {CENTRE: {c}}, target - codes[c]))
+    return effects, open_guards
+
+
+def _indicator(p: Position, members: set[int], k: int) -> Linear:
+    """[cell at p in members] = sum over runs [a, b) of step_a - step_b."""
+    form: Linear = {}
+    inside = [i in members for i in range(k)]
+    for j in range(k):
+        before = inside[j - 1] if j > 0 else False
+        if inside[j] != before:
+            key = "1" if j == 0 else (p, j)
+            form[key] = form.get(key, 0) + (1 if inside[j] else -1)
+    return form
+
+
+def _add(into: Linear, form: Linear, scale) -> None:
+    for key, coef in form.items():
+        into[key] = into.get(key, 0) + scale * coef
+
+
+def _conjunction(when: Conditions, k: int) -> Linear:
+    """sum of the indicators of `when` - (n - 1): 1 where all hold, <= 0 elsewhere."""
+    form: Linear = {"1": -(len(when) - 1)}
+    for p, members in when.items():
+        _add(form, _indicator(p, members, k), 1)
+    return form
+
+
+def _update(effects: list[_Effect], codes) -> tuple[Linear, list[_Conjunction], list[Fraction]]:
+    """G = F(centre) + the single-position effects elsewhere, where F(code) is the
+    centre's code after the centre-only effects (a step function of the centre); every
+    multi-position effect becomes a conjunction. Also returns F on every code."""
+    k = len(codes)
+    new_code = list(codes)
+    g_form: Linear = {}
+    conjunctions = []
+    for effect in effects:
+        if set(effect.when) == {CENTRE}:
+            for c in effect.when[CENTRE]:
+                new_code[c] += effect.amount
+        elif len(effect.when) == 1:
+            ((p, members),) = effect.when.items()
+            _add(g_form, _indicator(p, members, k), effect.amount)
+        else:
+            conjunctions.append(_Conjunction(_conjunction(effect.when, k), effect.amount))
+    _add(g_form, {"1": new_code[0]}, 1)
+    for j in range(1, k):
+        _add(g_form, {(CENTRE, j): 1}, new_code[j] - new_code[j - 1])
+    return g_form, conjunctions, new_code
+
+
+def _open_guard_product(guard: _OpenGuard, codes, conjunctions: list[_Conjunction]) -> Linear:
+    """Append the guard's conjunction g (moving the cell by target - low) and return
+    the form of (C - low) g = ReLU(h(C) - span (1 - g)), subtracted from the output."""
+    k, low = len(codes), codes[0]
+    span = codes[-1] - low + 1
+    form = _conjunction(guard.when, k)
+    conjunctions.append(_Conjunction(form, guard.target - low))
+    h = [codes[c] - low if c in guard.centre else 0 for c in range(k)]
+    product: Linear = {"1": h[0] - span}
+    for j in range(1, k):
+        if h[j] != h[j - 1]:
+            _add(product, {(CENTRE, j): 1}, h[j] - h[j - 1])
+    _add(product, form, span)
+    return product
+
+
+def _gate(keep: Conditions, program: CellularProgram, codes) -> _Conjunction:
+    """A carrier gate: the keep condition's conjunction and the kept centre's code."""
+    when = {p: {program.index[s] for s in syms} for p, syms in keep.items()}
+    (centre,) = keep[CENTRE]
+    return _Conjunction(_conjunction(when, len(codes)), codes[program.index[centre]])
+
+
+def _output_layers(layers, g_form, conjunctions, products, gates, codes) -> list[tuple]:
+    """The layers after decoding. Without conjunctions or gates the next code G is
+    linear in the steps: one output row. Otherwise a hidden layer carries ReLU(G),
+    ReLU(-G), one unit per conjunction and per open-guard product, and a pair of
+    carrier units per gate: ReLU(+-(v - code) + 1/4 - span (1 - conj)), open (with
+    derivative 1) only where the keep condition holds, closed by a margin otherwise."""
+    if not conjunctions and not gates:  # (open guards are conjunctions too)
+        w_out, b_out = layers.row(g_form)
+        return [(w_out[None, :], np.array([b_out]))]
+    span = codes[-1] - codes[0] + 1
+    rows = [layers.row(g_form)]
+    rows.append((-rows[0][0], -rows[0][1]))
+    rows += [layers.row(c.form) for c in conjunctions]
+    rows += [layers.row(form) for form in products]
+    out = [1.0, -1.0] + [float(c.amount) for c in conjunctions] + [-1.0] * len(products)
+    w_v, b_v = layers.carrier()  # = v exactly, as a row
+    for gate in gates:
+        w_conj, b_conj = layers.row(gate.form)
+        for sign in (1, -1):
+            bias = sign * (b_v - gate.amount) + Fraction(1, 4) - span + span * _fraction(b_conj)
+            rows.append((sign * w_v + float(span) * w_conj, float(bias)))
+        out += [0.5, -0.5]
+    w2 = np.stack([w for w, _ in rows])
+    b2 = np.array([b for _, b in rows])
+    return [(w2, b2), (np.array([out]), np.zeros(1))]
 
 
 def _fraction(x) -> Fraction:
@@ -360,8 +422,10 @@ def _readout_head(program: CellularProgram, codes) -> list[tuple[np.ndarray, np.
             delta = codes[j] - codes[j - 1]
             slope, start = 2 / delta, codes[j - 1] + delta / 4
             jump = r[j] - r[j - 1]
-            units += [(float(slope), float(-slope * start), jump),
-                      (float(slope), float(-slope * start - 1), -jump)]  # fmt: skip
+            units += [
+                (float(slope), float(-slope * start), jump),
+                (float(slope), float(-slope * start - 1), -jump),
+            ]
     for s in program.slope:
         i = program.index[s]
         gaps = [codes[i] - codes[i - 1]] if i > 0 else []

@@ -42,9 +42,14 @@ FRAME = ["carry", "empty", "u0", "u1", "corner", "fl0", "fl1", "ft0", "ft1"] + F
 FILLED = ["N", "P", "#"]
 
 
+def frame_layers(m: int, d: int, time: int) -> int:
+    """L: map raw values, detect, decode the (m+1) x (d+1) layout, then `time` steps."""
+    return 3 + m + d + time
+
+
 def layers_needed(learner: LearnerProgram, m: int, d: int) -> int:
-    """L: map raw values, detect, decode the (m+1) x (d+1) layout, run the learner."""
-    return 3 + m + d + learner.time(m, d)
+    """L for a learner: frame_layers with its time bound t(m, d)."""
+    return frame_layers(m, d, learner.time(m, d))
 
 
 def build_frame(learner: LearnerProgram) -> CellularProgram:

@@ -1,8 +1,17 @@
-"""Input checks shared by the learners: clear ValueErrors instead of silent wrong answers."""
+"""Input checks and the estimator conventions every learner shares.
+
+Clear ValueErrors instead of silent wrong answers: features must be +-1 (bit 1 <->
+-1, the paper's domain {-1,1}^d); labels may be any two values (scikit-learn's
+`classes_`), mapped to -1 (classes_[0]) and +1 (classes_[1]); labels that are
+already a subset of {-1, +1} keep their sign, so classes_ is then [-1, 1].
+"""
 
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 
 def check_pm1_matrix(X, name: str = "X", d: int | None = None) -> np.ndarray:
@@ -37,3 +46,67 @@ def check_dataset(X, y) -> tuple[np.ndarray, np.ndarray]:
     if X.shape[0] == 0:
         raise ValueError("the training set is empty (m = 0)")
     return X, check_labels(y, X.shape[0])
+
+
+class PM1Classifier(ClassifierMixin, BaseEstimator):
+    """Base of the binary classifiers here (scikit-learn conventions: __init__ stores
+    parameters, fit sets trailing-underscore attributes, score is accuracy).
+
+    Subclasses call `_fit_data(X, y)` first in fit, which forgets any earlier fit,
+    checks the data, sets classes_ and n_features_in_ and returns (X int8 +-1, y int8
+    +-1), and end fit with `return self._fitted()`; predict calls `_test_data(X)` and
+    `_to_classes(+-1 predictions)`. A fit that raises leaves the estimator unfitted.
+    """
+
+    def _fit_data(self, X, y) -> tuple[np.ndarray, np.ndarray]:
+        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
+            delattr(self, name)
+        self._done = False
+        X, y = validate_data(self, X, y, dtype=None)
+        check_classification_targets(y)
+        kind = type_of_target(y, input_name="y")
+        if kind not in ("binary", "unary"):
+            raise ValueError(
+                f"Only binary classification is supported. The type of the target is {kind}."
+            )
+        values = np.unique(y)
+        if np.isin(values, (-1, 1)).all():
+            self.classes_ = np.array([-1, 1], dtype=values.dtype)
+        elif len(values) == 2:
+            self.classes_ = values
+        else:
+            raise ValueError(
+                "Classifier can't train when only one class is present, unless the labels "
+                f"are +-1 (the one label then keeps its sign); got {values[0]!r}"
+            )
+        signs = np.where(y == self.classes_[1], 1, -1).astype(np.int8)
+        return check_pm1_matrix(X), signs
+
+    def _fitted(self):
+        self._done = True
+        return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return getattr(self, "_done", False)
+
+    def _test_data(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        return check_pm1_matrix(validate_data(self, X, dtype=None, reset=False))
+
+    def _to_classes(self, signs: np.ndarray) -> np.ndarray:
+        """+-1 predictions -> labels in classes_."""
+        return self.classes_[(np.asarray(signs) == 1).astype(np.int64)]
+
+    def score(self, X, y, sample_weight=None) -> float:
+        """Accuracy on (X, y); labels outside classes_ are an error, not a miss."""
+        unknown = np.setdiff1d(np.asarray(y), self.classes_) if hasattr(self, "classes_") else []
+        if len(unknown):
+            raise ValueError(
+                f"labels {unknown.tolist()} are not among classes_ {self.classes_.tolist()}"
+            )
+        return super().score(X, y, sample_weight)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        return tags

@@ -29,6 +29,7 @@ import numpy as np
 
 Position = tuple[int, int]  # (row offset, column offset), each in {-1, 0, 1}
 
+# The 3x3 neighbourhood laid out as it looks.
 COMPASS: dict[str, Position] = {
     "NW": (-1, -1), "N": (-1, 0), "NE": (-1, 1),
     "W": (0, -1), "C": (0, 0), "E": (0, 1),

@@ -22,9 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
+from ..validation import check_dataset, check_pm1_matrix
 from .cellular import CellularProgram, Guard, Shift
 from .turing import HALT, Transition, TuringMachine
 
@@ -59,8 +61,9 @@ def turing_learner(name: str, machine: TuringMachine, extra: list[str], **kw) ->
     program = machine.to_cellular(names)
     program.readout = {}
     slots = machine.head_codes()
-    answers = {machine.symbol(names.index(s), h, names): v
-               for s, v in (("+", 1), ("-", -1)) for h in slots}  # fmt: skip
+    answers = {
+        machine.symbol(names.index(s), h, names): v for s, v in (("+", 1), ("-", -1)) for h in slots
+    }
     start = {b: machine.symbol(names.index(f"D{b}"), "A", names) for b in (0, 1)}
     return LearnerProgram(name, program, start, answers, machine=machine, **kw)
 
@@ -100,10 +103,13 @@ def first_label() -> LearnerProgram:
         {"L0": ("L0", "D", "C"), "L1": ("L1", "D", "C"), "?": ("-", "L", HALT)},  # C: carry -1
     ]
     return turing_learner(
-        "first-label", _machine(rows, n), [], time=lambda m, d: d + m + 1,
+        "first-label",
+        _machine(rows, n),
+        [],
+        time=lambda m, d: d + m + 1,
         reference=first_label_reference,
         description="label of the first training example (a 3-state Turing machine)",
-    )  # fmt: skip
+    )
 
 
 def majority() -> LearnerProgram:
@@ -127,34 +133,69 @@ def majority() -> LearnerProgram:
             "L0": ("X", "D", "B"),
             "L1": ("X", "D", "C"),
             "?": ("+", "L", HALT),
-        },  # E = F: next uncrossed label  # fmt: skip
+        },  # E = F: next uncrossed label
     ]
     return turing_learner(
-        "majority", _machine(rows, n), ["X", "QX"],
+        "majority",
+        _machine(rows, n),
+        ["X", "QX"],
         time=lambda m, d: d + 3 * (m + 1) * (m // 2 + 2),
         reference=majority_reference,
         description="majority label, ties -> +1 (a 5-state Turing machine)",
-    )  # fmt: skip
+    )
 
 
 def last_label() -> LearnerProgram:
     """Cellular rule: the answer cell copies the label just above it."""
     program = CellularProgram(
-        LAYOUT, "_",
+        LAYOUT,
+        "_",
         [Guard({"C": "?", "N": "L0"}, then="+"), Guard({"C": "?", "N": "L1"}, then="-")],
         name="last-label",
-    )  # fmt: skip
+    )
     return LearnerProgram(
-        "last-label", program, {0: "D0", 1: "D1"}, {"+": 1, "-": -1}, time=lambda m, d: 2,
+        "last-label",
+        program,
+        {0: "D0", 1: "D1"},
+        {"+": 1, "-": -1},
+        time=lambda m, d: 2,
         reference=last_label_reference,
         description="label of the last training example (a 2-rule cellular program)",
-    )  # fmt: skip
+    )
 
 
-def gauss_reference_predict(X, y, X_test) -> np.ndarray:
-    from ..gf2 import GaussianElimination
+def gauss_reference(X_train, y_train, X_test) -> np.ndarray:
+    """Plain unpacked incremental GF(2) elimination, literally as ../shared/design.md says.
 
-    return GaussianElimination().fit(X, y).predict(X_test)
+    Each training example (bits + label bit), in order, is reduced by the current
+    pivot rows, sweeping pivot columns left to right; a non-zero remainder becomes a
+    pivot row at its first 1 bit, a zero remainder is ignored (inconsistent or not).
+    A test x is reduced the same way; its label bit is the XOR of the labels of the
+    pivot rows used (free variables 0). Slow on purpose: it is the semantics the
+    network and the bit-packed baselines.GaussianElimination are held to.
+    """
+    X, y = check_dataset(X_train, y_train)
+    T = check_pm1_matrix(X_test, "X_test", d=X.shape[1])
+    d = X.shape[1]
+    rows = np.zeros((d, d), dtype=bool)
+    labels = np.zeros(d, dtype=bool)
+    has = np.zeros(d, dtype=bool)
+
+    def reduce(bits: np.ndarray, label: bool) -> tuple[np.ndarray, bool]:
+        r = bits.copy()
+        for c in np.flatnonzero(has):
+            if r[c]:
+                r ^= rows[c]
+                label ^= labels[c]
+        return r, label
+
+    for bits, label in zip(X == -1, y == -1, strict=True):
+        r, lab = reduce(bits, bool(label))
+        if r.any():
+            c = int(np.argmax(r))
+            rows[c], labels[c], has[c] = r, lab, True
+    out = [reduce(bits, False)[1] for bits in T == -1]
+    return np.where(out, -1, 1).astype(np.int8)
 
 
 # Gaussian elimination as a systolic cellular program. Cell (a, j) handles "slot" c
@@ -172,148 +213,170 @@ def gauss_reference_predict(X, y, X_test) -> np.ndarray:
 # the top-left cell starts as if announced. The label column is column d; the answer
 # cell finishes when its age-1 mark arrives (step m + 2d) and writes '+' or '-'.
 # Any pivot representation in echelon form gives the same remainders and
-# predictions, so this equals the reference semantics (see gf2.GaussianElimination).
+# predictions, so this equals the reference semantics (gauss_reference).
 _DELTAS = ["e", "N1", "N0", "X0", "X1", "X", "S0", "S1", "S"]  # order: classes are runs
 
 
-def _name(kind: str, b: int, sigma: str = "n", delta: str = "e") -> str:
-    if kind == "Q":
-        return {(0, "e"): "?", (1, "e"): "Q1"}.get((b, delta), f"Q{b}|{delta}")
-    tail = ("" if sigma == "n" else sigma) + ("" if delta == "e" else delta)
-    return f"{kind}{b}" + (f"|{tail}" if tail else "")
+class Cell(NamedTuple):
+    """A state of the systolic eliminator. kind: 'D' data bit, 'L' label, 'T' test
+    bit, 'Q' answer cell; bit; sigma: the pivot bit passing down ('n', '0', '1');
+    delta: the decision passing right (one of _DELTAS; 'H' marks the answer cell)."""
+
+    kind: str
+    bit: int
+    sigma: str = "n"
+    delta: str = "e"
+
+    @property
+    def name(self) -> str:
+        if self.kind == "Q":
+            return {(0, "e"): "?", (1, "e"): "Q1"}.get(
+                (self.bit, self.delta), f"Q{self.bit}|{self.delta}"
+            )
+        tail = ("" if self.sigma == "n" else self.sigma) + ("" if self.delta == "e" else self.delta)
+        return f"{self.kind}{self.bit}" + (f"|{tail}" if tail else "")
+
+    @property
+    def announced(self) -> bool:
+        """An age-1 decision (or the answer cell's mark): this cell's diagonal step."""
+        return self.delta in ("N1", "X1", "S1", "H")
 
 
-def _gauss_states() -> dict[str, tuple]:
+class Decision(NamedTuple):
+    """What arrives from the left neighbour: act 'e' (none), 'N', 'X', 'S'; age 0 or 1
+    (None: older or none)."""
+
+    act: str
+    age: int | None
+
+
+def _gauss_states() -> dict[str, Cell]:
     """Training-row states in three equal blocks by sigma (so passing sigma down is a
     constant shift of the code), then the test row and the answer cell."""
-    states: dict[str, tuple] = {}
+    cells = []
     for sigma in ("n", "0", "1"):
-        for delta in _DELTAS:
-            for b in (0, 1):
-                states[_name("D", b, sigma, delta)] = ("D", b, sigma, delta)
-        for b in (0, 1):
-            states[_name("L", b, sigma)] = ("L", b, sigma, "e")
-    for delta in _DELTAS:
-        for b in (0, 1):
-            if delta[0] != "S":
-                states[_name("T", b, "n", delta)] = ("T", b, "n", delta)
-    for b in (0, 1):
-        for delta in ("e", "H"):
-            states[_name("Q", b, "n", delta)] = ("Q", b, "n", delta)
-    return states
+        cells += [Cell("D", b, sigma, delta) for delta in _DELTAS for b in (0, 1)]
+        cells += [Cell("L", b, sigma) for b in (0, 1)]
+    cells += [Cell("T", b, "n", delta) for delta in _DELTAS for b in (0, 1) if delta[0] != "S"]
+    cells += [Cell("Q", b, "n", delta) for b in (0, 1) for delta in ("e", "H")]
+    return {cell.name: cell for cell in cells}
 
 
-def _gauss_next(kind, b, own_go, col0_go, sigma_in, dec):
-    """The next state of a cell (see the comment above); dec = (kind, age) from the left."""
+def _gauss_next(cell: Cell, col0_go: bool, sigma_in: str, dec: Decision) -> str:
+    """The name of a cell's next state (see the comment above)."""
+    kind, b = cell.kind, cell.bit
     x = sigma_in == "1"
-    act, age = dec
-    aged = {0: "1", 1: "", None: ""}[age]
+    aged = {0: "1", 1: "", None: ""}[dec.age]
     if kind == "Q":
-        if own_go:
+        if cell.announced:
             return "+" if b == 0 else "-"
-        mark = "H" if age == 0 else "e"
-        return _name("Q", b ^ x if act == "X" else b, "n", mark)
+        mark = "H" if dec.age == 0 else "e"
+        return Cell("Q", b ^ x if dec.act == "X" else b, "n", mark).name
     if kind == "L":
-        if act == "X":
-            return _name("L", b ^ x, sigma_in)
-        if act == "S":
-            return _name("L", 0, str(b))
-        return _name("L", b, sigma_in)
-    go = own_go or col0_go
+        if dec.act == "X":
+            return Cell("L", b ^ x, sigma_in).name
+        if dec.act == "S":
+            return Cell("L", 0, str(b)).name
+        return Cell("L", b, sigma_in).name
+    go = cell.announced or col0_go
     if kind == "T":
         if go:
-            return _name("T", 0, "n", "X0") if b and x else _name("T", b, "n", "N0")
-        if act == "X":
-            return _name("T", b ^ x, "n", "X" + aged)
-        return _name("T", b, "n", ("N" + aged) if act == "N" and age == 0 else "e")
+            return Cell("T", 0, "n", "X0").name if b and x else Cell("T", b, "n", "N0").name
+        if dec.act == "X":
+            return Cell("T", b ^ x, "n", "X" + aged).name
+        return Cell("T", b, "n", ("N" + aged) if dec.act == "N" and dec.age == 0 else "e").name
     if go:
         if b and sigma_in == "n":
-            return _name("D", 0, "1", "S0")
+            return Cell("D", 0, "1", "S0").name
         if b and x:
-            return _name("D", 0, "1", "X0")
-        return _name("D", b, sigma_in, "N0")
-    if act == "X":
-        return _name("D", b ^ x, sigma_in, "X" + aged)
-    if act == "S":
-        return _name("D", 0, str(b), "S" + aged)
-    return _name("D", b, sigma_in, "N1" if act == "N" and age == 0 else "e")
+            return Cell("D", 0, "1", "X0").name
+        return Cell("D", b, sigma_in, "N0").name
+    if dec.act == "X":
+        return Cell("D", b ^ x, sigma_in, "X" + aged).name
+    if dec.act == "S":
+        return Cell("D", 0, str(b), "S" + aged).name
+    return Cell("D", b, sigma_in, "N1" if dec.act == "N" and dec.age == 0 else "e").name
+
+
+def _decisions(states: dict[str, Cell], symbols: list[str]) -> dict[Decision, list[str]]:
+    """The west-neighbour symbols that carry each decision into a cell."""
+
+    def where(kinds: str, deltas: tuple[str, ...]) -> list[str]:
+        return [s for s, c in states.items() if c.kind in kinds and c.delta in deltas]
+
+    decisions = {
+        Decision("X", 0): where("DT", ("X0",)),
+        Decision("X", 1): where("DT", ("X1", "X")),
+        Decision("S", 0): where("D", ("S0",)),
+        Decision("S", 1): where("D", ("S1", "S")),
+        Decision("N", 0): where("DT", ("N0",)),
+    }
+    carried = {s for v in decisions.values() for s in v}
+    decisions[Decision("e", None)] = [s for s in symbols if s not in carried and s != "#"]
+    return decisions
+
+
+def _gauss_guards(states: dict[str, Cell], symbols: list[str], offset: dict[str, int]) -> list:
+    """One Guard per (north set, west set, target) group of centre symbols. Training
+    cells pass sigma down by the two Shifts, so their guard targets are written as if
+    sigma arrived as 'n' (the shift then adds the block offset)."""
+    sigma_of = {v: [s for s, c in states.items() if c.kind in "DL" and c.sigma == v] for v in "01"}
+    sigma_of["n"] = [s for s in symbols if s not in sigma_of["0"] + sigma_of["1"]]
+    hop0 = {s for s, c in states.items() if c.kind == "D" and c.delta in ("N0", "X0", "S0")}
+    index = {s: i for i, s in enumerate(symbols)}
+    decisions = _decisions(states, symbols)
+    groups: dict[tuple, list[str]] = {}  # (N set, W set, target) -> centre symbols
+    for name, cell in states.items():
+        cases = [(dec, tuple(ws), None) for dec, ws in decisions.items()]
+        if cell.kind in "DT":  # column 0: W is the border; the upper cell may announce
+            cases += [(Decision("e", None), ("#",), True), (Decision("e", None), ("#",), False)]
+        for dec, w_set, col0 in cases:
+            targets = {}
+            for sigma_in in ("n", "0", "1"):
+                target = _gauss_next(cell, bool(col0), sigma_in, dec)
+                if cell.kind in "DL" and target in states and states[target].kind in "DL":
+                    target = symbols[index[target] - offset[sigma_in]]
+                targets[sigma_in] = target
+            if len(set(targets.values())) == 1:  # sigma does not matter here
+                n_sets = {targets["n"]: symbols}
+            else:
+                n_sets = {}
+                for sigma_in, target in targets.items():
+                    n_sets[target] = n_sets.get(target, []) + sigma_of[sigma_in]
+            for target, n_set in n_sets.items():
+                if col0 is not None:
+                    n_set = [s for s in n_set if (s in hop0) == col0]
+                if n_set:
+                    groups.setdefault((tuple(sorted(n_set)), w_set, target), []).append(name)
+    guards = []
+    for (n_set, w_set, target), centre in groups.items():
+        when = {"C": centre, "W": list(w_set)}
+        if len(n_set) < len(symbols):
+            when["N"] = list(n_set)
+        guards.append(Guard(when, then=target))
+    return guards
 
 
 def gauss() -> LearnerProgram:
     """Incremental GF(2) elimination as a systolic cellular program (O(m + d) steps)."""
     states = _gauss_states()
     symbols = ["_"] + list(states) + ["+", "-", "#"]
-    for s in LAYOUT:
-        assert s in symbols, s
-
-    def where(pred) -> list[str]:
-        return [s for s, st in states.items() if pred(st)]
-
-    sig = {v: where(lambda st, v=v: st[0] in "DL" and st[2] == v) for v in "01"}
-    sig["n"] = [s for s in symbols if s not in sig["0"] + sig["1"]]
-    hop0 = set(where(lambda st: st[0] == "D" and st[3] in ("N0", "X0", "S0")))
-    decisions = {  # (act, age) -> the W symbols carrying it
-        ("X", 0): where(lambda st: st[0] in "DT" and st[3] == "X0"),
-        ("X", 1): where(lambda st: st[0] in "DT" and st[3] in ("X1", "X")),
-        ("S", 0): where(lambda st: st[0] == "D" and st[3] == "S0"),
-        ("S", 1): where(lambda st: st[0] == "D" and st[3] in ("S1", "S")),
-        ("N", 0): where(lambda st: st[0] in "DT" and st[3] == "N0"),
-    }
-    carried = {s for v in decisions.values() for s in v}
-    decisions[("e", None)] = [s for s in symbols if s not in carried and s != "#"]
-
-    def own_go(st) -> bool:
-        return st[3] in ("N1", "X1", "S1", "H")
-
-    # Training cells always pass sigma down, except a STORE (which starts from 'n'):
-    # guards write sigma = 'n' and two Shifts add the incoming sigma's block offset.
-    block = len([s for s, st in states.items() if st[0] in "DL" and st[2] == "n"])
+    rows = [s for s, c in states.items() if c.kind in "DL"]
+    block = sum(1 for s in rows if states[s].sigma == "n")
     offset = {"n": 0, "0": block, "1": 2 * block}
-    index = {s: i for i, s in enumerate(symbols)}
-    rows = [s for s, st in states.items() if st[0] in "DL"]
-    rules: list = [Shift({"C": rows, "N": sig[v]}, by=offset[v]) for v in "01"]
-
-    def strip(target: str, sigma_in: str) -> str:
-        """The target written by the guard, before the sigma shift is added."""
-        if target not in rows:
-            return target
-        return symbols[index[target] - offset[sigma_in]]
-
-    groups: dict[tuple, list[str]] = {}  # (N set, W set, target) -> centre symbols
-    for name, st in states.items():
-        kind, b = st[0], st[1]
-        cases = [((act, age), tuple(ws), None) for (act, age), ws in decisions.items()]
-        if kind in "DT":  # column 0: W is the border; the upper cell may announce
-            cases += [(("e", None), ("#",), True), (("e", None), ("#",), False)]
-        for dec, w_set, col0 in cases:
-            targets = {}
-            for sigma_in in ("n", "0", "1"):
-                target = _gauss_next(kind, b, own_go(st), bool(col0), sigma_in, dec)
-                targets[sigma_in] = strip(target, sigma_in) if kind in "DL" else target
-            if len(set(targets.values())) == 1:  # sigma does not matter here
-                n_sets = {targets["n"]: symbols}
-            else:
-                n_sets = {}
-                for sigma_in, target in targets.items():
-                    n_sets[target] = n_sets.get(target, []) + sig[sigma_in]
-            for target, n_set in n_sets.items():
-                if col0 is not None:
-                    n_set = [s for s in n_set if (s in hop0) == col0]
-                if n_set:
-                    key = (tuple(sorted(n_set)), w_set, target)
-                    groups.setdefault(key, []).append(name)
-    for (n_set, w_set, target), centre in groups.items():
-        when = {"C": centre, "W": list(w_set)}
-        if len(n_set) < len(symbols):
-            when["N"] = list(n_set)
-        rules.append(Guard(when, then=target))
+    sigma_of = {v: [s for s in rows if states[s].sigma == v] for v in "01"}
+    rules: list = [Shift({"C": rows, "N": sigma_of[v]}, by=offset[v]) for v in "01"]
+    rules += _gauss_guards(states, symbols, offset)
     program = CellularProgram(symbols, "#", rules, name="gauss")
     return LearnerProgram(
-        "gauss", program, start={b: _name("D", b, "n", "N1") for b in (0, 1)},
-        answers={"+": 1, "-": -1}, time=lambda m, d: m + 2 * d + 2,
-        reference=gauss_reference_predict,
+        "gauss",
+        program,
+        start={b: Cell("D", b, "n", "N1").name for b in (0, 1)},
+        answers={"+": 1, "-": -1},
+        time=lambda m, d: m + 2 * d + 2,
+        reference=gauss_reference,
         description="incremental GF(2) Gaussian elimination (systolic cellular program)",
-    )  # fmt: skip
+    )
 
 
 LEARNERS: dict[str, Callable[[], LearnerProgram]] = {

@@ -135,8 +135,9 @@ class TuringMachine:
         )
 
     # ---- reference simulator -------------------------------------------------------------
-    def run(self, tape: str | dict | None = None, steps: int | None = None,
-            max_steps: int = 10_000) -> TMResult:  # fmt: skip
+    def run(
+        self, tape: str | dict | None = None, steps: int | None = None, max_steps: int = 10_000
+    ) -> TMResult:
         """Run `steps` steps, or until halting (at most max_steps) when steps is None."""
         cells = self._initial_tape(tape)
         limit = max_steps if steps is None else steps
@@ -154,8 +155,12 @@ class TuringMachine:
             head = (head[0] + dr, head[1] + dc)
             state = t.next
             done += 1
-            box = [min(box[0], head[0]), max(box[1], head[0]),
-                   min(box[2], head[1]), max(box[3], head[1])]  # fmt: skip
+            box = [
+                min(box[0], head[0]),
+                max(box[1], head[0]),
+                min(box[2], head[1]),
+                max(box[3], head[1]),
+            ]
             halted = state == HALT
         cells = {k: v for k, v in cells.items() if v}
         return TMResult(done, halted, state, head, cells, tuple(box))
@@ -217,8 +222,9 @@ class TuringMachine:
             dr, dc = MOVES[move]
             rules.append(Shift({(-dr, -dc): heads}, by=q * slots.index(nxt)))
         readout = {sym(1, h): 1.0 for h in slots} if q > 1 else {}
-        return CellularProgram(symbols, border=sym(0), rules=rules,
-                               readout=readout, name=f"TM {self}")  # fmt: skip
+        return CellularProgram(
+            symbols, border=sym(0), rules=rules, readout=readout, name=f"TM {self}"
+        )
 
     def encode(self, result_or_tape: TMResult, box: tuple[int, int, int, int]) -> np.ndarray:
         """The alphabet-index grid of a configuration, inside a box of tape positions."""

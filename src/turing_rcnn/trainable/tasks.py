@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .programs.cellular import CellularProgram, Guard
+from ..programs.cellular import CellularProgram, Guard
 
 _NEIGHBOURS = ((-1, 0), (1, 0), (0, -1), (0, 1))
 
@@ -38,7 +38,7 @@ class AlgoTask:
     name = "task"
     in_channels = 3
     min_size = 2
-    stop_early = True  # may training stop a run before the budget (see algotrain)?
+    stop_early = True  # may training stop a run before the budget (see learner.py)?
 
     def check_size(self, size: int) -> int:
         if not isinstance(size, (int, np.integer)) or size < self.min_size:
@@ -46,6 +46,22 @@ class AlgoTask:
                 f"{self.name}: size must be an integer >= {self.min_size}, got {size!r}"
             )
         return int(size)
+
+    def check_inputs(self, x, y=None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Inputs (B, in_channels, H, W) and optional targets (B, 1, H, W) as float32
+        tensors; a clear error for any other shape."""
+        x = torch.as_tensor(x, dtype=torch.float32)
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(
+                f"inputs must have shape (B, {self.in_channels}, H, W), got {tuple(x.shape)}"
+            )
+        if y is None:
+            return x, None
+        y = torch.as_tensor(y, dtype=torch.float32)
+        if tuple(y.shape) != (x.shape[0], 1, *x.shape[2:]):
+            want = (x.shape[0], 1, *x.shape[2:])
+            raise ValueError(f"targets must have shape {want}, got {tuple(y.shape)}")
+        return x, y
 
     def iterations(self, size: int) -> int:
         """A generous iteration budget for this size (what predict and score run)."""

@@ -1,11 +1,14 @@
-"""GF(2) Gaussian elimination: the efficient parity learner, bit-packed, and its
-plain reference. numpy only (learner programs use it as their reference)."""
+"""GF(2) Gaussian elimination: the efficient parity learner, bit-packed (numpy only).
+
+Its reference semantics is programs.learning.gauss_reference (plain and slow); tests
+hold this fast version and the RCNN to it prediction for prediction.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .validation import check_dataset, check_labels, check_pm1_matrix
+from ..validation import PM1Classifier
 
 _ONE = np.uint64(1)
 
@@ -19,40 +22,7 @@ def pack_bits(bits: np.ndarray) -> np.ndarray:
     return np.packbits(padded, axis=1, bitorder="little").view("<u8")
 
 
-def gauss_reference(X_train, y_train, X_test) -> np.ndarray:
-    """Plain unpacked incremental GF(2) elimination, literally as ../shared/design.md says.
-
-    Each training example (bits + label bit), in order, is reduced by the current
-    pivot rows, sweeping pivot columns left to right; a non-zero remainder becomes a
-    pivot row at its first 1 bit, a zero remainder is ignored (inconsistent or not).
-    A test x is reduced the same way; its label bit is the XOR of the labels of the
-    pivot rows used. Slow on purpose: it is the semantics the fast versions are held to.
-    """
-    X, y = check_dataset(X_train, y_train)
-    T = check_pm1_matrix(X_test, "X_test", d=X.shape[1])
-    d = X.shape[1]
-    rows = np.zeros((d, d), dtype=bool)
-    labels = np.zeros(d, dtype=bool)
-    has = np.zeros(d, dtype=bool)
-
-    def reduce(bits: np.ndarray, label: bool) -> tuple[np.ndarray, bool]:
-        r = bits.copy()
-        for c in np.flatnonzero(has):
-            if r[c]:
-                r ^= rows[c]
-                label ^= labels[c]
-        return r, label
-
-    for bits, label in zip(X == -1, y == -1, strict=True):
-        r, lab = reduce(bits, bool(label))
-        if r.any():
-            c = int(np.argmax(r))
-            rows[c], labels[c], has[c] = r, lab, True
-    out = [reduce(bits, False)[1] for bits in T == -1]
-    return np.where(out, -1, 1).astype(np.int8)
-
-
-class GaussianElimination:
+class GaussianElimination(PM1Classifier):
     """Learn a parity by incremental Gaussian elimination over GF(2), bit-packed.
 
     Same predictions as gauss_reference (the reference semantics), computed on
@@ -68,7 +38,7 @@ class GaussianElimination:
     """
 
     def fit(self, X, y) -> GaussianElimination:
-        X, y = check_dataset(X, y)
+        X, y = self._fit_data(X, y)
         m, d = X.shape
         bits = X == -1
         words = pack_bits(bits)
@@ -91,23 +61,15 @@ class GaussianElimination:
             pivots[hit] ^= r
             labels[hit] ^= lab
             pivots[c], labels[c], is_pivot[c] = r, lab, True
-        self.d_ = d
         self.pivot_columns_ = np.flatnonzero(is_pivot)
         # In reduced echelon form the pivot labels are the solution (free variables 0).
         self.solution_ = np.flatnonzero(is_pivot & labels)
         self.n_inconsistent_ = inconsistent
         self._mask = pack_bits((is_pivot & labels)[None, :])[0]
-        return self
+        return self._fitted()
 
     def predict(self, X) -> np.ndarray:
-        """+-1 predictions: the parity of x on solution_."""
-        if not hasattr(self, "d_"):
-            raise RuntimeError("GaussianElimination is not fitted; call fit(X, y) first")
-        X = check_pm1_matrix(X, d=self.d_)
+        """The parity of x on solution_ (label classes_[0] for -1, classes_[1] for +1)."""
+        X = self._test_data(X)
         ones = np.bitwise_count(pack_bits(X == -1) & self._mask).sum(axis=1)
-        return np.where(ones & 1, -1, 1).astype(np.int8)
-
-    def score(self, X, y) -> float:
-        """Accuracy on (X, y)."""
-        pred = self.predict(X)
-        return float(np.mean(pred == check_labels(y, len(pred))))
+        return self._to_classes(np.where(ones & 1, -1, 1))

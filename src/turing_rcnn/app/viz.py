@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..model import augment
+
 CLASSES = [  # (name, colour)
     ("border / work", "#f2f2f2"),
     ("raw memory value", "#c9c9c9"),
@@ -56,22 +58,20 @@ def symbol_class(symbol: str) -> int:
 @torch.no_grad()
 def grid_history(model, x: np.ndarray) -> list[np.ndarray]:
     """Symbol indices of the grid at layers 0..L for one input x (a fitted RCNNLearner)."""
-    net, compiled = model.net_, model.compiled
-    z = torch.as_tensor(
-        np.append(np.asarray(x, dtype=np.float64), 1.0)[None], dtype=net.memory.dtype
-    )
+    net, compiled = model.net_, model.compiled_
+    z = augment(torch.as_tensor(np.asarray(x)[None], dtype=net.memory.dtype))
     grid = net.grid(z)
-    frames = [compiled.decode(grid)[0]]
+    frames = [compiled.decode(grid[0, 0])]
     for _ in range(net.config.layers):
         grid = net.step(grid)
-        frames.append(compiled.decode(grid)[0])
+        frames.append(compiled.decode(grid[0, 0]))
     return frames
 
 
 def _colour_frames(model, frames: list[np.ndarray]) -> list[np.ndarray]:
     from matplotlib.colors import to_rgb
 
-    symbols = model.compiled.program.symbols
+    symbols = model.compiled_.program.symbols
     lut = np.array([to_rgb(CLASSES[symbol_class(s)][1]) for s in symbols])
     return [lut[f] for f in frames]
 
@@ -94,9 +94,15 @@ def save_strip(model, x, path: str, columns: int = 8, panels: int = 24) -> str:
     for ax, img, layer in zip(np.ravel(axes), images, picks, strict=False):
         ax.imshow(img, interpolation="nearest")
         ax.set_title(f"layer {layer}", fontsize=7)
-    fig.legend(handles=[Patch(color=c, label=n) for n, c in CLASSES], loc="lower center",
-               ncol=4, fontsize=7, frameon=False)  # fmt: skip
-    fig.suptitle(f"RCNN({model.learner.name}) on one test point: d = {model.d_}, m = {model.m_}")
+    fig.legend(
+        handles=[Patch(color=c, label=n) for n, c in CLASSES],
+        loc="lower center",
+        ncol=4,
+        fontsize=7,
+        frameon=False,
+    )
+    d, m = model.net_.config.d, model.net_.config.m
+    fig.suptitle(f"RCNN({model.learner_program().name}) on one test point: d = {d}, m = {m}")
     fig.tight_layout(rect=(0, 0.12, 1, 0.95))
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -1,9 +1,4 @@
-"""Reference learners with the estimator API (fit / predict / score).
-
-GaussianElimination is the efficient learner the RCNN must match prediction for
-prediction; SGDMLP is the ordinary SGD-trained network that struggles on parities.
-Data are +-1 arrays (bit 1 <-> -1); score() is accuracy, as in scikit-learn.
-"""
+"""The ordinary SGD-trained network that struggles on parities (the paper's foil)."""
 
 from __future__ import annotations
 
@@ -14,17 +9,17 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .gf2 import GaussianElimination, gauss_reference, pack_bits  # noqa: F401
-from .validation import check_dataset, check_labels, check_pm1_matrix
+from ..validation import PM1Classifier, check_labels, check_pm1_matrix
 
 
-class SGDMLP:
+class SGDMLP(PM1Classifier):
     """One-hidden-layer ReLU network trained by minibatch SGD on the hinge loss.
 
     Defaults follow the sparse-parity literature (e.g. Barak et al. 2022): width
     1000, learning rate 0.1, batch 32, weight decay 0.01, hinge loss. `steps` is the
     budget of SGD steps. fit(X, y) draws minibatches from a fixed training set;
-    fit_online(draw) takes fresh samples every step.
+    fit_online(draw, d) takes fresh samples every step. `seed` fixes the
+    initialisation and the minibatches (torch's global generator is left alone).
     """
 
     def __init__(
@@ -37,18 +32,16 @@ class SGDMLP:
         seed: int = 0,
         progress: bool = False,
     ):
-        if min(hidden, batch_size, steps) < 1 or lr <= 0 or weight_decay < 0:
-            raise ValueError("hidden, batch_size, steps and lr must be positive")
-        self.hidden, self.lr, self.batch_size = hidden, lr, batch_size
-        self.weight_decay, self.steps, self.seed, self.progress = (
-            weight_decay,
-            steps,
-            seed,
-            progress,
-        )
+        self.hidden = hidden
+        self.lr = lr
+        self.batch_size = batch_size
+        self.weight_decay = weight_decay
+        self.steps = steps
+        self.seed = seed
+        self.progress = progress
 
     def fit(self, X, y) -> SGDMLP:
-        X, y = check_dataset(X, y)
+        X, y = self._fit_data(X, y)
         rng = np.random.default_rng(self.seed)
 
         def draw(n: int, _rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -60,42 +53,40 @@ class SGDMLP:
     def fit_online(
         self, draw: Callable[[int, np.random.Generator], tuple[np.ndarray, np.ndarray]], d: int
     ) -> SGDMLP:
-        """Train on fresh samples: draw(n, rng) returns n new (X, y) each step."""
+        """Train on fresh samples: draw(n, rng) returns n new (X, y) with +-1 labels."""
+        self._fit_data(np.ones((1, d)), np.ones(1))  # forget any earlier fit; classes_ [-1, 1]
         return self._train(d, draw)
 
     def _train(self, d: int, draw) -> SGDMLP:
-        torch.manual_seed(self.seed)
+        if min(self.hidden, self.batch_size, self.steps) < 1 or self.lr <= 0:
+            raise ValueError("hidden, batch_size, steps and lr must be positive")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
         rng = np.random.default_rng(self.seed + 1)
-        self.d_ = d
-        self.net_ = nn.Sequential(nn.Linear(d, self.hidden), nn.ReLU(), nn.Linear(self.hidden, 1))
-        opt = torch.optim.SGD(self.net_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        with torch.random.fork_rng():
+            torch.manual_seed(self.seed)
+            net = nn.Sequential(nn.Linear(d, self.hidden), nn.ReLU(), nn.Linear(self.hidden, 1))
+        opt = torch.optim.SGD(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         self.samples_seen_ = 0
         for _ in tqdm(range(self.steps), desc="SGD-MLP", disable=not self.progress, leave=False):
             Xb, yb = draw(self.batch_size, rng)
             Xb = check_pm1_matrix(Xb, d=d)
-            out = self.net_(torch.as_tensor(Xb, dtype=torch.float32)).squeeze(1)
+            yb = check_labels(yb, len(Xb))
+            out = net(torch.as_tensor(Xb, dtype=torch.float32)).squeeze(1)
             loss = torch.relu(1 - torch.as_tensor(yb, dtype=torch.float32) * out).mean()
             opt.zero_grad()
             loss.backward()
             opt.step()
             self.samples_seen_ += len(Xb)
-        return self
+        self.net_ = net
+        return self._fitted()
 
     @torch.no_grad()
     def decision_function(self, X) -> np.ndarray:
-        if not hasattr(self, "net_"):
-            raise RuntimeError("SGDMLP is not fitted; call fit(X, y) first")
-        X = check_pm1_matrix(X, d=self.d_)
+        """The network's raw output (> 0 means classes_[1])."""
+        X = self._test_data(X)
         return self.net_(torch.as_tensor(X, dtype=torch.float32)).squeeze(1).numpy()
 
     def predict(self, X) -> np.ndarray:
-        """+-1 predictions (sign of the output, 0 -> +1)."""
-        return np.where(self.decision_function(X) < 0, -1, 1).astype(np.int8)
-
-    def score(self, X, y) -> float:
-        """Accuracy on (X, y)."""
-        return _accuracy(self.predict(X), y)
-
-
-def _accuracy(pred: np.ndarray, y) -> float:
-    return float(np.mean(pred == check_labels(y, len(pred))))
+        """The sign of the output (0 -> +1), as labels in classes_."""
+        return self._to_classes(np.where(self.decision_function(X) < 0, -1, 1))

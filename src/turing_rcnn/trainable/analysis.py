@@ -20,8 +20,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .algotrain import AlgorithmLearner
-from .compile import compile_program
+from ..compile import compile_program
+from .learner import AlgorithmLearner
 
 
 def settle_times(frames: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -48,20 +48,20 @@ def _rule_frames(task, compiled, x: torch.Tensor, iterations: int) -> np.ndarray
     with torch.no_grad():
         for _ in range(iterations):
             values = net.run_body(values, layers=1)
-            frames.append(task.from_symbols(compiled.decode(values))[:, 0] > 0)
+            frames.append(task.from_symbols(compiled.decode(values[:, 0]))[:, 0] > 0)
     return np.stack(frames)
 
 
 def compare_with_rule(learner: AlgorithmLearner, x, y, iterations: int | None = None) -> dict:
     """Trained network vs the compiled exact rule on the same inputs, iteration by iteration."""
-    x = learner._check(x, y)
+    x, y = learner.task_.check_inputs(x, y)
     iterations = learner.iterations_for(x) if iterations is None else iterations
     target = y[:, 0].numpy() > 0
     start = time.perf_counter()
     trained = _trained_frames(learner, x, iterations)
     net_seconds = time.perf_counter() - start
-    compiled = compile_program(learner.task.program())
-    rule = _rule_frames(learner.task, compiled, x, iterations)
+    compiled = compile_program(learner.task_.program())
+    rule = _rule_frames(learner.task_, compiled, x, iterations)
     rule_seconds = time.perf_counter() - start - net_seconds
     t_net, t_rule = settle_times(trained, target), settle_times(rule, target)
     settled = (t_net <= iterations) & (t_rule <= iterations)
@@ -162,8 +162,9 @@ def _kmeans(points: np.ndarray, k: int, rng: np.random.Generator, rounds: int = 
         centroids = np.vstack([centroids, points[rng.choice(len(points), p=d / d.sum())]])
     for _ in range(rounds):
         label = _nearest(centroids, points)
-        centroids = np.stack([points[label == j].mean(0) if (label == j).any() else centroids[j]
-                              for j in range(k)])  # fmt: skip
+        centroids = np.stack(
+            [points[label == j].mean(0) if (label == j).any() else centroids[j] for j in range(k)]
+        )
     return centroids
 
 
@@ -173,7 +174,7 @@ def extract_rule(
     """Cluster the states of runs on x into k symbols and tabulate the transitions."""
     if not 2 <= k <= 10:
         raise ValueError(f"k must be in 2..10 (keys must fit int64), got {k}")
-    x = learner._check(x)
+    x, _ = learner.task_.check_inputs(x)
     net, iterations = learner.net_, learner.iterations_for(x)
     with torch.no_grad():
         states, recalled = [net.initial_state(x)], net.recall(x)

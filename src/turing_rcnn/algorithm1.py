@@ -1,0 +1,214 @@
+"""Algorithm 1 (SGD on the RCNN, updating only W) and RCNNLearner, the paper's learner.
+
+Algorithm 1: append the dummy example (all ones, +1); start from W = 0; take one
+plain SGD step per example, in order, on (y - f(z))^2 / 2 with torch autograd
+through all L layers, the filter and head frozen. With the compiled Theorem 1 frame
+and learning rate 1/3, Lemma 1 says that after step i row a of W is
+(1/3) y_a [x_a, 1] for a <= i and 0 below, that the output is 0 throughout, and that
+afterwards f([x; 1]) = A(S)(x). algorithm1() checks the first two with `==` after
+every step; RCNNLearner.predict relies on the third (tests hold it to A's reference).
+
+An RCNN with G candidates runs Algorithm 1 for all of them at once: the loss is the
+sum of the G squared losses, so each candidate's W gets exactly its own gradient.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .compile import CompiledProgram, compile_program
+from .frame import build_frame, layers_needed
+from .model import RCNN, augment
+from .programs.learning import LearnerProgram, get_learner
+from .validation import PM1Classifier, check_dataset, check_pm1_matrix
+
+LEARNING_RATE = 1.0 / 3.0
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+@dataclass
+class MemorisationReport:
+    """What Algorithm 1 did, per SGD step and candidate: the output (steps, G) and
+    whether W matched Lemma 1 (steps, G)."""
+
+    outputs: np.ndarray
+    formula_held: np.ndarray
+
+    @property
+    def exact(self) -> bool:
+        """W matched (1/3) y_a [x_a, 1] (rows <= i) and 0 (rows > i) after every step,
+        with every output exactly 0, for every candidate."""
+        return bool(self.formula_held.all() and (self.outputs == 0).all())
+
+
+def with_dummy(X, y, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """([x; 1] for each example and the dummy (all ones), labels with the dummy's +1)."""
+    X = np.concatenate([np.asarray(X), np.ones((1, np.shape(X)[1]))])
+    y = np.concatenate([np.asarray(y), [1]])
+    return augment(torch.as_tensor(X, dtype=dtype)), torch.as_tensor(y, dtype=dtype)
+
+
+def lemma1_memory(X: np.ndarray, y: np.ndarray, steps: int, dtype: torch.dtype) -> torch.Tensor:
+    """Lemma 1.1: W (m+1, d+1) after `steps` SGD steps (dummy example included as row m)."""
+    z, labels = with_dummy(X, y, dtype)
+    rows = torch.zeros_like(z)
+    third = torch.tensor(LEARNING_RATE, dtype=dtype)
+    rows[:steps] = third * labels[:steps, None] * z[:steps]
+    return rows
+
+
+def algorithm1(
+    net: RCNN,
+    X: np.ndarray,
+    y: np.ndarray,
+    lr: float = LEARNING_RATE,
+    progress: bool = False,
+    distinct: bool = False,
+) -> MemorisationReport:
+    """Run Algorithm 1 on a network whose filter and head are frozen; W starts at 0
+    (`distinct`: evaluate the filter once per distinct patch, RCNN.step_distinct)."""
+    dtype = net.memory.dtype
+    if any(p.requires_grad for p in net.shared_parameters()):
+        raise ValueError("freeze the shared filter and head first (RCNN.freeze_shared)")
+    z, labels = with_dummy(X, y, dtype)
+    with torch.no_grad():
+        net.memory.zero_()
+    optimiser = torch.optim.SGD([net.memory], lr=lr)
+    final = lemma1_memory(X, y, len(z), dtype)  # rows after the last step; row i is due at step i
+    outputs, held = [], []
+    steps = tqdm(range(len(z)), desc="Algorithm 1 (SGD steps)", disable=not progress, leave=False)
+    for i in steps:
+        optimiser.zero_grad()
+        out = net(z[i : i + 1], distinct=distinct)[0]  # (G,)
+        loss = (0.5 * (labels[i] - out) ** 2).sum()
+        loss.backward()
+        optimiser.step()
+        memory = net.memory.detach()
+        written = (memory[:, : i + 1] == final[: i + 1]).flatten(1).all(1)
+        outputs.append(out.detach())
+        held.append(written & ~memory[:, i + 1 :].flatten(1).any(1))
+    return MemorisationReport(torch.stack(outputs).numpy(), torch.stack(held).numpy())
+
+
+@torch.no_grad()
+def network_outputs(
+    net: RCNN, X, batch_size: int = 256, distinct: bool = False, progress: bool = False
+) -> np.ndarray:
+    """The raw outputs f([x; 1]) of every candidate, (N, G), in batches of inputs."""
+    X = np.asarray(X)
+    parts = [np.zeros((0, net.config.candidates))]
+    batches = range(0, len(X), batch_size)
+    for i in tqdm(batches, desc="predict", leave=False, disable=not progress):
+        z = augment(torch.as_tensor(X[i : i + batch_size], dtype=net.memory.dtype))
+        parts.append(net(z, distinct=distinct).cpu().numpy())
+    return np.concatenate(parts)
+
+
+@lru_cache(maxsize=16)
+def compiled_frame(learner: str, dtype: str = "float32") -> CompiledProgram:
+    """The Theorem 1 frame around a shipped learner, compiled (cached: it is pure)."""
+    return compile_program(build_frame(get_learner(learner)), DTYPES[dtype])
+
+
+class RCNNLearner(PM1Classifier):
+    """The paper's learner: an RCNN whose filter runs a learner program inside the
+    Theorem 1 frame, trained by Algorithm 1.
+
+    learner: a name from programs.learning.LEARNERS or a LearnerProgram.
+    d, m: optional; if given, fit() insists on them.
+    dtype: 'float32' or 'float64' (both exact for the shipped learners).
+    distinct: evaluate the filter once per distinct 3x3 patch (RCNN.step_distinct),
+        forward and backward; equal (==) to the dense convolution on compiled programs
+        (tests), and many times faster because their grids repeat a few codes.
+    checkpoint_every: for the dense convolution (distinct=False), recompute
+        activations in blocks of this many layers during Algorithm 1's backward
+        passes; None picks ceil(sqrt(L)) for deep networks (L > 64), so stored
+        activations grow like sqrt(L) instead of L.
+    batch_size: test points per forward pass in predict.
+
+    Fitted attributes: compiled_ (the filter and head), layers_ (L), net_ (the RCNN),
+    memorisation_ (Algorithm 1's report), memorisation_exact_, classes_, n_features_in_.
+    """
+
+    def __init__(
+        self,
+        learner: str | LearnerProgram = "first-label",
+        d: int | None = None,
+        m: int | None = None,
+        dtype: str = "float32",
+        distinct: bool = True,
+        checkpoint_every: int | None = None,
+        batch_size: int = 256,
+        progress: bool = False,
+    ):
+        self.learner = learner
+        self.d = d
+        self.m = m
+        self.dtype = dtype
+        self.distinct = distinct
+        self.checkpoint_every = checkpoint_every
+        self.batch_size = batch_size
+        self.progress = progress
+
+    def learner_program(self) -> LearnerProgram:
+        """The learner program (resolved from its name)."""
+        return get_learner(self.learner) if isinstance(self.learner, str) else self.learner
+
+    def fit(self, X, y) -> RCNNLearner:
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {self.dtype!r}")
+        X, y = self._fit_data(X, y)
+        m, d = X.shape
+        for name, want, got in (("d", self.d, d), ("m", self.m, m)):
+            if want is not None and want != got:
+                raise ValueError(f"this RCNNLearner was built for {name} = {want}, got {got}")
+        learner = self.learner_program()
+        if isinstance(self.learner, str):
+            self.compiled_ = compiled_frame(self.learner, self.dtype)
+        else:
+            self.compiled_ = compile_program(build_frame(learner), DTYPES[self.dtype])
+        self.layers_ = layers_needed(learner, m, d)
+        every = self.checkpoint_every
+        if every is None:
+            every = 0 if self.layers_ <= 64 else int(np.ceil(np.sqrt(self.layers_)))
+        self.net_ = self.compiled_.network(
+            layers=self.layers_,
+            dtype=DTYPES[self.dtype],
+            d=d,
+            m=m,
+            work_columns=learner.work_columns,
+            checkpoint_every=every,
+        )
+        self.memorisation_ = algorithm1(
+            self.net_, X, y, progress=self.progress, distinct=self.distinct
+        )
+        self.memorisation_exact_ = self.memorisation_.exact
+        return self._fitted()
+
+    def decision_function(self, X) -> np.ndarray:
+        """The network's raw outputs f([x; 1]) (exactly +-1 when the learner answered)."""
+        X = self._test_data(X)
+        return network_outputs(self.net_, X, self.batch_size, self.distinct, self.progress)[:, 0]
+
+    def predict(self, X) -> np.ndarray:
+        """The learner's answers (classes_[0] for -1, classes_[1] for +1); raises if the
+        network did not answer exactly +-1."""
+        out = self.decision_function(X)
+        answered = np.isin(out, (-1.0, 1.0))
+        if not answered.all():
+            raise RuntimeError(
+                f"the network output {out[~answered][0]!r} instead of +-1: the learner did "
+                f"not answer within {self.layers_} layers"
+            )
+        return self._to_classes(out)
+
+    def reference_predict(self, X_train, y_train, X_test) -> np.ndarray:
+        """What the learner program's plain reference says, A(S)(x), on +-1 data."""
+        X_train, y_train = check_dataset(X_train, y_train)
+        X_test = check_pm1_matrix(X_test, "X_test", d=X_train.shape[1])
+        return self.learner_program().reference(X_train, y_train, X_test)

@@ -1,0 +1,1 @@
+"""The application: the command-line interface, its jobs, the demo and pictures."""

@@ -1,0 +1,307 @@
+"""Command-level jobs. Each command has a config dataclass (its options, defaults and
+help, read by cli.py) and a job function config -> JSON-ready report; cli -> jobs ->
+library, the same way for every command. User errors (bad sizes, paths that exist or
+do not) raise ValueError before any long work; nothing is overwritten."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ..algorithm1 import DTYPES, RCNNLearner
+from ..compile import compile_program
+from ..options import option
+from ..programs import TuringMachine
+from ..programs.learning import LEARNERS
+from ..search import SearchConfig
+from ..search.backends import BACKENDS
+from ..tasks import ParityTask, search_problem
+from ..trainable import AlgoConfig
+from .demo import DemoConfig, run_demo
+
+LEARNER_NAMES = tuple(sorted(LEARNERS))
+DTYPE_NAMES = tuple(DTYPES)
+
+
+def refuse_existing(*paths: str | None) -> None:
+    """A user error if any of these output files already exists (nothing is overwritten)."""
+    for path in paths:
+        if path and os.path.exists(path):
+            raise ValueError(f"{path} exists; choose another output path (nothing overwritten)")
+
+
+def demo(config: DemoConfig, progress: bool = True) -> list[dict]:
+    return run_demo(config, progress)
+
+
+@dataclass
+class RunTMConfig:
+    machine: str = option(help="bbchallenge format, e.g. 1RB1LB_1LA1RZ", positional=True)
+    tape: str = option("", "initial tape symbols from the head rightwards")
+    steps: int | None = option(None, "layers to run (default: until the machine halts)")
+    max_steps: int = option(2000, "cap when --steps is absent")
+    dtype: str = option("float32", "network arithmetic (both exact here)", choices=DTYPE_NAMES)
+
+
+def run_machine(config: RunTMConfig, progress: bool = False) -> dict:
+    """Run `steps` steps (or until halting, at most max_steps) in the network and the reference.
+
+    The grid covers every cell the reference visits plus a margin of one; the network
+    runs one layer per step. Everything reported about the final configuration
+    (state, head, tape, ones) is read off the network's grid and head.
+    """
+    steps = config.steps
+    if steps is not None and steps < 0:
+        raise ValueError(f"steps must be >= 0, got {steps}")
+    if config.max_steps < 0:
+        raise ValueError(f"max_steps must be >= 0, got {config.max_steps}")
+    dtype = DTYPES[config.dtype]
+    machine = TuringMachine.parse(config.machine)
+    ref = machine.run(config.tape, steps=steps, max_steps=config.max_steps)
+    r0, r1, c0, c1 = ref.visited
+    margin = 1 if machine.is_2d else 0
+    box = (r0 - margin, r1 + margin, c0 - 1, c1 + 1)
+    compiled = compile_program(machine.to_cellular(), dtype=dtype)
+    layers = ref.steps if steps is None else steps
+
+    start = time.perf_counter()
+    net = compiled.network(layers=max(layers, 1), dtype=dtype)
+    with torch.no_grad():
+        grid = compiled.encode(machine.encode(machine.run(config.tape, steps=0), box), dtype)
+        out = net.run_body(grid, layers=layers)
+        ones = net.readout(out).item()
+    seconds = time.perf_counter() - start
+    final_grid = compiled.decode(out[0, 0])
+    final = machine.decode(final_grid, box)
+    window = final.window(ref.visited)
+    tape_text = "/".join("".join(str(int(v)) for v in row) for row in window)
+    same = np.array_equal(final_grid, machine.encode(ref, box)) and ones == ref.ones
+    return {
+        "machine": str(machine),
+        "steps": ref.steps,
+        "halted": final.halted,
+        "state": final.state,
+        "head": list(final.head) if machine.is_2d else final.head[1],
+        "tape": tape_text,
+        "ones": int(ones),
+        "layers": layers,
+        "grid": list(final_grid.shape),
+        "parameters": compiled.parameter_count,
+        "weight_values": len(compiled.weight_values),
+        "network_matches_reference": bool(same),
+        "seconds": round(seconds, 4),
+    }
+
+
+@dataclass
+class InfoConfig:
+    machine: str = option(help="bbchallenge format, e.g. 1RB1LB_1LA1RZ", positional=True)
+
+
+def info(config: InfoConfig, progress: bool = False) -> dict:
+    """Sizes of the filter compiled from a Turing machine."""
+    machine = TuringMachine.parse(config.machine)
+    sizes = compile_program(machine.to_cellular()).summary()
+    return {
+        "machine": str(machine),
+        "states": machine.n_states,
+        "symbols": machine.n_symbols,
+        "two_d": machine.is_2d,
+    } | sizes
+
+
+@dataclass
+class LearnConfig:
+    d: int = option(help="input bits")
+    m: int = option(help="training examples")
+    learner: str = option("first-label", "the learner program in the filter", LEARNER_NAMES)
+    k: int | None = option(None, "sparse parity of k bits (default: dense)")
+    noise: float = option(0.0, "training label noise rate")
+    seed: int = option(0, "seeds the parity and the data")
+    test: int = option(1000, "test points")
+    dtype: str = option("float32", "network arithmetic (both exact here)", choices=DTYPE_NAMES)
+    save_run: str | None = option(None, "save data and predictions to this .npz file")
+
+
+def learn(config: LearnConfig, progress: bool = True) -> dict:
+    """Algorithm 1 on a parity: the RCNN's test error beside its learner's reference."""
+    refuse_existing(config.save_run)
+    c = config
+    data = ParityTask(c.d, k=c.k, noise=c.noise).make(c.m, n_test=c.test, seed=c.seed)
+    start = time.perf_counter()
+    model = RCNNLearner(c.learner, dtype=c.dtype, progress=progress)
+    model.fit(data.X_train, data.y_train)
+    fit_seconds = time.perf_counter() - start
+    pred = model.predict(data.X_test)
+    seconds = time.perf_counter() - start
+    ref = model.reference_predict(data.X_train, data.y_train, data.X_test)
+    t = model.learner_program().time(c.m, c.d)
+    if c.save_run:
+        np.savez(
+            c.save_run,
+            X_train=data.X_train,
+            y_train=data.y_train,
+            X_test=data.X_test,
+            y_pred_rcnn=pred,
+            y_pred_reference=ref,
+        )
+    compiled = model.compiled_
+    return {
+        "task": "parity",
+        "d": c.d,
+        "m": c.m,
+        "k": c.k,
+        "noise": c.noise,
+        "seed": c.seed,
+        "learner": c.learner,
+        "layers": model.layers_,
+        "c1": model.layers_ / (t + c.m + c.d),
+        "grid": list(model.net_.config.grid_shape),
+        "parameters": compiled.parameter_count,
+        "weight_values": len(compiled.weight_values),
+        "flops_per_cell": compiled.flops_per_cell,
+        "memorisation_exact": model.memorisation_exact_,
+        "rcnn_error": float(np.mean(pred != data.y_test)),
+        "reference_error": float(np.mean(ref != data.y_test)),
+        "agreement": float(np.mean(pred == ref)),
+        "fit_seconds": round(fit_seconds, 4),
+        "seconds": round(seconds, 4),
+    }
+
+
+@dataclass
+class AnimateConfig:
+    d: int = option(5, "input bits")
+    m: int = option(7, "training examples")
+    k: int | None = option(None, "sparse parity of k bits (default: dense)")
+    learner: str = option("gauss", "the learner program in the filter", LEARNER_NAMES)
+    seed: int = option(0, "seeds the parity and the data")
+    out: str = option("rcnn.png", "a .png strip or a .gif animation")
+
+
+def animate(config: AnimateConfig, progress: bool = False) -> dict:
+    """Picture the grid inside a fitted RCNN on one test point, layer by layer."""
+    from .viz import save_gif, save_strip
+
+    if not config.out.endswith((".png", ".gif")):
+        raise ValueError(f"--out must end in .png or .gif, got {config.out!r}")
+    refuse_existing(config.out)
+    data = ParityTask(config.d, k=config.k).make(config.m, n_test=1, seed=config.seed)
+    model = RCNNLearner(config.learner).fit(data.X_train, data.y_train)
+    save = save_gif if config.out.endswith(".gif") else save_strip
+    path = save(model, data.X_test[0], config.out)
+    return {"wrote": path, "layers": model.layers_ + 1, "grid": list(model.net_.config.grid_shape)}
+
+
+@dataclass
+class TrainAlgoConfig:
+    algo: AlgoConfig = field(default_factory=AlgoConfig)
+    test_size: int = option(512, "test size (bits, or grid side)")
+    test_count: int = option(100, "test inputs per size")
+    compare_count: int = option(10, "test inputs run beside the task's compiled exact rule")
+    out: str | None = option(None, "a new folder for model.pt, training.png and report.json")
+    load: str | None = option(None, "test this saved model.pt instead of training")
+
+
+def train_algo(config: TrainAlgoConfig, progress: bool = True) -> dict:
+    """Train (or load) a RecurrentFilter on a small size; test it on a larger one.
+
+    The report compares the network with the task's compiled exact rule on
+    `compare_count` test inputs."""
+    from ..trainable import AlgorithmLearner, compare_with_rule, get_algo_task
+
+    out = config.out
+    files = {n: os.path.join(out or "", n) for n in ("model.pt", "training.png", "report.json")}
+    if out:
+        refuse_existing(*files.values())
+    if config.load and not os.path.isfile(config.load):
+        raise ValueError(f"--load {config.load}: no such file")
+    if config.load:
+        model = AlgorithmLearner.load(config.load, progress=progress)
+    else:
+        model = AlgorithmLearner(config.algo, progress)
+    cfg = model.config
+    task = get_algo_task(cfg.task)
+    task.check_size(config.test_size)
+    if out:
+        os.makedirs(out, exist_ok=True)
+    if not config.load:
+        model.fit(checkpoint=files["model.pt"] if out else None)
+    rng = np.random.default_rng(10_000 + cfg.seed)
+    report = model.summary()
+    for size in sorted({cfg.train_size, config.test_size}):
+        x, y = task.sample(config.test_count, size, rng)
+        start = time.perf_counter()
+        report[f"accuracy_{size}"] = model.score(x, y)
+        report[f"iterations_{size}"] = model.iterations_for(x)
+        report[f"test_seconds_{size}"] = round(time.perf_counter() - start, 2)
+    x, y = task.sample(config.compare_count, config.test_size, rng)
+    report["compiled_rule"] = compare_with_rule(model, x, y)
+    if out:
+        report["plot"] = model.plot(files["training.png"])
+        report["checkpoint"] = files["model.pt"]
+        with open(files["report.json"], "w") as f:
+            json.dump(report, f, indent=2)
+    return report
+
+
+@dataclass
+class SearchJobConfig:
+    search: SearchConfig = field(default_factory=SearchConfig)
+    task: str = option("last-bit", "the problem", choices=("last-bit", "constant", "parity"))
+    d: int = option(3, "input bits")
+    m: int = option(5, "training examples")
+    val: int = option(8, "validation examples")
+    test: int = option(1000, "test points")
+    backend: str = option("inprocess", "where the candidates run", choices=BACKENDS)
+    workers: int = option(2, "process pool or local Ray CPUs")
+    address: str | None = option(None, "join this Ray cluster (default: start a local one)")
+    checkpoint: str | None = option(None, "resume from / append to this JSON-lines file")
+
+
+def run_search(config: SearchJobConfig, progress: bool = True) -> dict:
+    """Corollary 2 on one problem: restarts, validation, the chosen program and its
+    test error beside both constant predictors; for the answer-rule prior also the
+    exact fraction of the family that reaches zero validation error."""
+    from ..search import AnswerRulePrior, exact_fraction, predict_with, search, wilson_interval
+
+    c, cfg = config, config.search
+    X, y, X_val, y_val, X_test, y_test = search_problem(c.task, c.d, c.m, c.val, c.test, cfg.seed)
+    result = search(
+        cfg, [(X, y, X_val, y_val)], c.backend, c.workers, c.address, c.checkpoint, progress
+    )
+    best = result.best
+    pred = predict_with(cfg, best, X, y, X_test)
+    wins = int((result.errors[:, 0] == 0).sum())
+    report = {
+        "task": c.task,
+        "d": c.d,
+        "m": c.m,
+        "validation": c.val,
+        "init": cfg.init,
+        "size": cfg.size,
+        "time": cfg.time,
+        "restarts": cfg.restarts,
+        "backend": c.backend,
+        "seed": cfg.seed,
+        "seconds": round(result.seconds, 2),
+        "candidates_per_second": round(cfg.restarts / max(result.seconds, 1e-9), 1),
+        "resumed_chunks": result.resumed_chunks,
+        "best": best,
+        "program": result.programs[best],
+        "val_error": float(result.errors[best, 0]),
+        "test_error": float(np.mean(pred != y_test)),
+        "constant_plus_error": float(np.mean(y_test != 1)),
+        "constant_minus_error": float(np.mean(y_test != -1)),
+        "zero_val_error_rate": wins / cfg.restarts,
+        "zero_val_error_rate_95ci": wilson_interval(wins, cfg.restarts),
+    }
+    if cfg.init == "answer-rule":
+        prior = AnswerRulePrior(cfg.time)
+        report["exact_zero_val_error_fraction"] = exact_fraction(prior, X, y, X_val, y_val)
+    return report

@@ -1,0 +1,58 @@
+"""Where a search's chunks run: in this process, a local process pool, or Ray.
+
+Every backend runs the same function on the same argument tuples; the candidates
+are seeded by their index, so the results do not depend on the backend."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+BACKENDS = ("inprocess", "process", "ray")
+
+
+@contextmanager
+def one_thread():
+    """Candidate batches are many small products: one thread is faster than several,
+    and far faster than threads fighting other processes for the cores."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def run_chunks(
+    fn: Callable, jobs: list, backend: str, workers: int, address: str | None
+) -> Iterator[tuple[int, dict]]:
+    """(job number, result) as jobs finish; jobs are argument tuples for fn."""
+    if backend == "inprocess":
+        for j, args in enumerate(jobs):
+            yield j, fn(*args)
+    elif backend == "process":
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            futures = {pool.submit(fn, *args): j for j, args in enumerate(jobs)}
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+    elif backend == "ray":
+        try:
+            import ray
+        except ImportError as err:
+            raise ValueError("the ray backend needs Ray: pip install 'turing-rcnn[ray]'") from err
+        if not ray.is_initialized():
+            kw = {"address": address} if address else {"num_cpus": workers}
+            ray.init(include_dashboard=False, log_to_driver=False, **kw)
+        remote = ray.remote(fn)
+        pending = {remote.remote(*args): j for j, args in enumerate(jobs)}
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            yield pending.pop(done[0]), ray.get(done[0])
+    else:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")

@@ -1,0 +1,267 @@
+"""Training the recurrent filter to run an algorithm (beyond the paper).
+
+The filter is trained by Adam (cosine learning-rate decay over max_steps) on the progressive loss
+of Bansal et al.: run n iterations without gradient (n uniform below the task's
+budget), then k more with gradient, mixed with the loss after the full budget with
+gradient throughout. The part without gradient makes the rule work from any state it
+reaches itself, so it keeps improving, then stays put, however long it runs: it can
+run more iterations on longer inputs than any seen in training. k is uniform in
+1..budget-n when the task allows stopping early (prefix parity: a cell the running
+parity has not reached yet must say "don't know", which is what makes the wave), and
+k = budget - n otherwise (flood fill: a run stopped before the front arrives has no
+right answer for far cells, and those targets slowed learning in our trials).
+
+`AlgorithmLearner` is the estimator: fit() draws its own data from the task (or
+samples given grids); predict / score take inputs of any size and run
+task.iterations(size) steps by default (training runs task.train_iterations(size),
+which may be tighter). The filter itself is filter.RecurrentFilter.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+from tqdm.auto import tqdm
+
+from ..options import option
+from .filter import RecurrentFilter
+from .tasks import ALGO_TASKS, get_algo_task
+
+
+@dataclass
+class AlgoConfig:
+    """What to train and how. Defaults train prefix parity on 32 bits in minutes."""
+
+    task: str = option("prefix-parity", "the task to learn", choices=tuple(sorted(ALGO_TASKS)))
+    train_size: int = option(32, "training size (bits, or grid side)")
+    width: int = option(8, "state channels per cell")
+    hidden: int = option(16, "hidden units of the patch net")
+    batch_size: int = option(64, "inputs per Adam step")
+    lr: float = option(1e-3, "Adam's learning rate (cosine decay over max_steps)")
+    alpha: float = option(0.5, "weight of the progressive loss (1 - alpha: full-budget loss)")
+    max_steps: int = option(20000, "training step budget")
+    max_minutes: float = option(10.0, "training time budget")
+    eval_every: int = option(200, "steps between validations (and checkpoints)")
+    patience: int = option(5, "stop after this many perfect validations in a row")
+    val_size: int = option(500, "validation inputs of the training size (a fifth as many at 2x)")
+    seed: int = option(0, "seeds the initialisation and the data")
+
+    def __post_init__(self) -> None:
+        get_algo_task(self.task).check_size(self.train_size)
+        for name in ("width", "hidden", "batch_size", "max_steps", "eval_every", "patience"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.lr <= 0 or self.max_minutes <= 0 or self.val_size < 5:
+            raise ValueError("lr and max_minutes must be positive and val_size >= 5")
+
+
+@dataclass
+class History:
+    step: list[int] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)  # at the training size
+    val_accuracy_long: list[float] = field(default_factory=list)  # at 2x (generated data only)
+
+
+class AlgorithmLearner(BaseEstimator):
+    """Train a RecurrentFilter on a task; predict on inputs of any size.
+
+    config: AlgoConfig (None: its defaults); progress: show a progress bar.
+    Fitted attributes: task_, net_, history_, steps_, train_seconds_.
+    """
+
+    def __init__(self, config: AlgoConfig | None = None, progress: bool = True):
+        self.config = config
+        self.progress = progress
+
+    def fit(self, X=None, y=None, checkpoint: str | None = None) -> AlgorithmLearner:
+        """Adam on the progressive loss, from a fresh filter seeded by config.seed.
+
+        Data: the task's generator (X, y None; validation on val_size fresh inputs of
+        the training size and val_size/5 of twice that size), or minibatches of given
+        grids X (N, C, H, W), y (N, 1, H, W) (validation on the last tenth of them).
+        Stops after `patience` perfect validations in a row, or the step or time
+        budget; keeps the weights that did best on validation (training can fall off a
+        good solution at a high learning rate). `checkpoint`: a path saved at every
+        validation."""
+        cfg = self.config or AlgoConfig()
+        task = get_algo_task(cfg.task)
+        rng = np.random.default_rng(cfg.seed)
+        if X is None:
+            size = cfg.train_size
+            val = [
+                task.sample(cfg.val_size, size, rng),
+                task.sample(cfg.val_size // 5, 2 * size, rng),
+            ]
+
+            def draw():
+                return task.sample(cfg.batch_size, size, rng)
+        else:
+            if y is None:
+                raise ValueError("fit(X, y): targets y are needed with inputs X")
+            X, y = task.check_inputs(X, y)
+            if len(X) < 2:
+                raise ValueError(f"fit(X, y) needs at least 2 grids, got {len(X)}")
+            n_val = max(1, len(X) // 10)
+            val, X, y = [(X[-n_val:], y[-n_val:])], X[:-n_val], y[:-n_val]
+            size = max(X.shape[2], X.shape[3])
+
+            def draw():
+                idx = torch.as_tensor(rng.integers(0, len(X), size=cfg.batch_size))
+                return X[idx], y[idx]
+
+        self.net_ = self.initial_filter()
+        self.task_, self.history_, self.steps_, self.train_seconds_ = task, History(), 0, 0.0
+        self._train(cfg, draw, val, task.train_iterations(size), rng, checkpoint)
+        return self
+
+    def initial_filter(self) -> RecurrentFilter:
+        """The filter fit() starts from: seeded by config.seed (torch's global
+        generator is left as it was)."""
+        cfg = self.config or AlgoConfig()
+        with torch.random.fork_rng():
+            torch.manual_seed(cfg.seed)
+            return RecurrentFilter(get_algo_task(cfg.task).in_channels, cfg.width, cfg.hidden)
+
+    def _train(self, cfg: AlgoConfig, draw, val, budget: int, rng, checkpoint) -> None:
+        net, task = self.net_, self.task_
+        opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+        decay = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.max_steps)
+        perfect, best, start = 0, (-1.0, None), time.perf_counter()
+        bar = tqdm(total=cfg.max_steps, desc=f"train {cfg.task}", disable=not self.progress)
+        for step in range(1, cfg.max_steps + 1):
+            x, y = draw()
+            n = int(rng.integers(0, budget))
+            k = int(rng.integers(1, budget - n + 1)) if task.stop_early else budget - n
+            with torch.no_grad():
+                state = net.run(x, n)
+            progressive = F.binary_cross_entropy_with_logits(net.out(net.run(x, k, state)), y)
+            full = F.binary_cross_entropy_with_logits(net(x, budget), y)
+            loss = cfg.alpha * progressive + (1 - cfg.alpha) * full
+            opt.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            opt.step()
+            decay.step()
+            bar.update(1)
+            minutes = (time.perf_counter() - start) / 60
+            last = step == cfg.max_steps or minutes >= cfg.max_minutes
+            if step % cfg.eval_every and not last:
+                continue
+            scores = [self.score(xv, yv) for xv, yv in val]
+            perfect = perfect + 1 if min(scores) == 1.0 else 0
+            if sum(scores) >= best[0]:  # ties: the later weights
+                best = (sum(scores), copy.deepcopy(net.state_dict()))
+            self._record(step, time.perf_counter() - start, loss.item(), scores)
+            bar.set_postfix(loss=f"{loss.item():.4f}", val="/".join(f"{s:.3f}" for s in scores))
+            if checkpoint:
+                self.save(checkpoint)
+            if perfect >= cfg.patience or last:
+                break
+        bar.close()
+        net.load_state_dict(best[1])
+        self.steps_ += step
+        self.train_seconds_ += time.perf_counter() - start
+        if checkpoint:
+            self.save(checkpoint)
+
+    def _record(self, step: int, seconds: float, loss: float, scores: list[float]) -> None:
+        h = self.history_
+        h.step.append(self.steps_ + step)
+        h.seconds.append(self.train_seconds_ + seconds)
+        h.loss.append(loss)
+        h.val_accuracy.append(scores[0])
+        if len(scores) > 1:
+            h.val_accuracy_long.append(scores[1])
+
+    def iterations_for(self, x) -> int:
+        """The task's iteration budget for inputs of this size."""
+        check_is_fitted(self)
+        return self.task_.iterations(max(x.shape[2], x.shape[3]))
+
+    @torch.no_grad()
+    def predict(self, X, iterations: int | None = None, batch_size: int = 256) -> np.ndarray:
+        """{0, 1} predictions (B, 1, H, W), float32, after `iterations` (default: the
+        task's budget for this size)."""
+        check_is_fitted(self)
+        X, _ = self.task_.check_inputs(X)
+        iterations = self.iterations_for(X) if iterations is None else iterations
+        parts = [
+            (self.net_(X[i : i + batch_size], iterations) > 0).float().numpy()
+            for i in range(0, X.shape[0], batch_size)
+        ]
+        return np.concatenate(parts) if parts else np.zeros((0, 1, *X.shape[2:]), np.float32)
+
+    def score(self, X, y, iterations: int | None = None) -> float:
+        """Whole-grid accuracy: the fraction of inputs with every cell right."""
+        check_is_fitted(self)
+        X, y = self.task_.check_inputs(X, y)
+        right = (self.predict(X, iterations) == y.numpy()).reshape(len(X), -1).all(1)
+        return float(right.mean())
+
+    def save(self, path: str) -> None:
+        cfg = self.config or AlgoConfig()
+        blob = {
+            "config": asdict(cfg),
+            "state_dict": self.net_.state_dict(),
+            "history": asdict(self.history_),
+            "steps": self.steps_,
+            "train_seconds": self.train_seconds_,
+        }
+        torch.save(blob, path)
+
+    @classmethod
+    def load(cls, path: str, progress: bool = True) -> AlgorithmLearner:
+        """A fitted learner from a file written by save()."""
+        blob = torch.load(path, weights_only=True)
+        cfg = AlgoConfig(**blob["config"])
+        learner = cls(cfg, progress=progress)
+        learner.task_ = get_algo_task(cfg.task)
+        learner.net_ = RecurrentFilter(learner.task_.in_channels, cfg.width, cfg.hidden)
+        learner.net_.load_state_dict(blob["state_dict"])
+        learner.history_ = History(**blob["history"])
+        learner.steps_, learner.train_seconds_ = blob["steps"], blob["train_seconds"]
+        return learner
+
+    def plot(self, path: str) -> str:
+        """Loss and validation accuracy against training steps, as a PNG."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        check_is_fitted(self)
+        h, cfg = self.history_, self.config or AlgoConfig()
+        fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2))
+        a.semilogy(h.step, h.loss)
+        a.set(xlabel="step", ylabel="training loss")
+        b.plot(h.step, h.val_accuracy)
+        b.set(
+            xlabel="step", ylabel=f"whole-grid accuracy, size {cfg.train_size}", ylim=(-0.02, 1.02)
+        )
+        fig.suptitle(f"{cfg.task}: {self.net_.parameter_count} shared parameters")
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        return path
+
+    def summary(self) -> dict:
+        check_is_fitted(self)
+        cfg = self.config or AlgoConfig()
+        return {
+            "task": cfg.task,
+            "parameters": self.net_.parameter_count,
+            "train_size": cfg.train_size,
+            "steps": self.steps_,
+            "train_seconds": round(self.train_seconds_, 1),
+            "train_iterations": self.task_.train_iterations(cfg.train_size),
+        }

@@ -1,0 +1,203 @@
+"""The estimators follow scikit-learn's conventions: clone, get/set_params, and
+scikit-learn's own estimator checks.
+
+The learners' domain is {-1,+1}^d (the paper's inputs), and they refuse anything
+else with a clear error. scikit-learn's checks draw real-valued features, so on the
+bare estimators the checks that fit on such data are expected to fail, each listed
+with its reason (DOMAIN). To run those checks inside the domain, OnSigns feeds the
+sign of each feature to the estimator (x < 0 -> -1, else +1): every check then fits
+and predicts through the real estimator, with no listed failure except where the
+data cannot be a parity (GaussianElimination and the check's accuracy floor).
+"""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from turing_rcnn import (
+    SGDMLP,
+    AlgoConfig,
+    Algorithm2,
+    AlgorithmLearner,
+    GaussianElimination,
+    ParityTask,
+    RCNNLearner,
+    SearchConfig,
+    TuringOptimalLearner,
+)
+
+REAL_FEATURES = "the check fits on real-valued features; the domain is {-1,+1}^d (refused)"
+DOMAIN = {
+    name: REAL_FEATURES
+    for name in [
+        "check_classifier_data_not_an_array",
+        "check_classifiers_classes",
+        "check_classifiers_one_label",
+        "check_classifiers_train",
+        "check_dict_unchanged",
+        "check_dont_overwrite_parameters",
+        "check_dtype_object",
+        "check_estimators_dtypes",
+        "check_estimators_fit_returns_self",
+        "check_estimators_nan_inf",
+        "check_estimators_overwrite_params",
+        "check_estimators_pickle",
+        "check_f_contiguous_array_estimator",
+        "check_fit2d_1feature",
+        "check_fit2d_1sample",
+        "check_fit2d_predict1d",
+        "check_fit_check_is_fitted",
+        "check_fit_idempotent",
+        "check_fit_score_takes_y",
+        "check_methods_sample_order_invariance",
+        "check_methods_subset_invariance",
+        "check_n_features_in",
+        "check_n_features_in_after_fitting",
+        "check_pipeline_consistency",
+        "check_positive_only_tag_during_fit",
+        "check_readonly_memmap_input",
+        "check_supervised_y_2d",
+    ]
+}
+NOT_A_PARITY = {
+    "check_classifiers_train": "sign-encoded blobs are no parity: GE's training accuracy "
+    "stays below the check's 0.83 floor (it fits the rows it can as a parity)"
+}
+
+
+def small_mlp() -> SGDMLP:
+    return SGDMLP(hidden=8, steps=20)
+
+
+@parametrize_with_checks(
+    [GaussianElimination(), small_mlp(), RCNNLearner("last-label")],
+    expected_failed_checks=lambda estimator: DOMAIN,
+    xfail_strict=True,
+)
+def test_scikit_learn_checks_on_the_bare_estimators(estimator, check):
+    check(estimator)
+
+
+class OnSigns(ClassifierMixin, BaseEstimator):
+    """A +-1 estimator fed sign(X): scikit-learn's checks inside the domain."""
+
+    def __init__(self, estimator=None):
+        self.estimator = estimator
+
+    def fit(self, X, y):
+        X, y = validate_data(self, X, y)
+        self.estimator_ = clone(self.estimator).fit(np.where(X < 0, -1, 1), y)
+        self.classes_ = self.estimator_.classes_
+        return self
+
+    def predict(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False)
+        return self.estimator_.predict(np.where(X < 0, -1, 1))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        return tags
+
+
+@parametrize_with_checks(
+    [OnSigns(GaussianElimination()), OnSigns(small_mlp())],
+    expected_failed_checks=lambda e: (
+        NOT_A_PARITY if isinstance(e.estimator, GaussianElimination) else {}
+    ),
+    xfail_strict=True,
+)
+def test_scikit_learn_checks_inside_the_domain(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.slow
+@parametrize_with_checks([OnSigns(RCNNLearner("last-label"))], xfail_strict=True)
+def test_scikit_learn_checks_inside_the_domain_rcnn(estimator, check):
+    """Slow: the checks fit up to 300 examples (Algorithm 1 with 301 SGD steps through
+    ~300 layers each); the fast tests below check the same conventions on small data."""
+    check(estimator)
+
+
+def _data(seed=0, d=4, m=10):
+    data = ParityTask(d).make(m, n_test=30, seed=seed)
+    return data.X_train, data.y_train, data.X_test
+
+
+ESTIMATORS = [
+    GaussianElimination(),
+    small_mlp(),
+    RCNNLearner("last-label"),
+    RCNNLearner("gauss", dtype="float64", distinct=False),
+]
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: repr(e))
+def test_conventions_on_pm1_data(estimator):
+    """clone, params, fit returns self, idempotent refit, pickle, subset and order
+    invariance, any two labels via classes_, one +-1 label, failed fits unfitted."""
+    X, y, T = _data()
+    assert clone(estimator).get_params() == estimator.get_params()
+    with pytest.raises(NotFittedError):
+        clone(estimator).predict(T)
+    est = clone(estimator)
+    assert est.fit(X, y) is est and est.n_features_in_ == 4
+    first = est.predict(T)
+    assert np.array_equal(est.fit(X, y).predict(T), first)  # idempotent
+    again = pickle.loads(pickle.dumps(est))
+    assert np.array_equal(again.predict(T), first)
+    assert np.array_equal(est.predict(T[5:9]), first[5:9])  # subset invariance
+    order = np.random.default_rng(0).permutation(len(T))
+    assert np.array_equal(est.predict(T[order]), first[order])
+    # Any two labels: classes_[0] plays -1, classes_[1] plays +1.
+    names = np.where(y == 1, "yes", "no")
+    named = clone(estimator).fit(X, names)
+    assert named.classes_.tolist() == ["no", "yes"]
+    assert np.array_equal(named.predict(T), np.where(first == 1, "yes", "no"))
+    # One +-1 label keeps its sign (a parity learner must not flip it).
+    ones = -np.ones_like(y)
+    assert clone(estimator).fit(X, ones).classes_.tolist() == [-1, 1]
+    assert est.score(T, first) == 1.0
+    with pytest.raises(ValueError):  # a failed refit leaves the estimator unfitted
+        est.fit(X * 2, y)
+    with pytest.raises(NotFittedError):
+        est.predict(T)
+
+
+def test_grid_search_chooses_the_learner_program():
+    """Labels +1 then eleven -1: with 2 folds in order, first-label scores (5/6 + 0)/2
+    and last-label (5/6 + 1)/2, so the search picks last-label."""
+    X, _, _ = _data(d=3, m=12)
+    y = np.array([1] + [-1] * 11)
+    grid = GridSearchCV(RCNNLearner(), {"learner": ["first-label", "last-label"]}, cv=KFold(2))
+    grid.fit(X, y)
+    means = grid.cv_results_["mean_test_score"]
+    assert means.tolist() == pytest.approx([(5 / 6 + 0) / 2, (5 / 6 + 1) / 2])
+    assert grid.best_params_ == {"learner": "last-label"}
+    assert grid.best_estimator_.memorisation_exact_
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        TuringOptimalLearner(SearchConfig(restarts=8, batch=8), progress=False),
+        Algorithm2([SearchConfig(restarts=8, batch=8)], progress=False),
+        AlgorithmLearner(AlgoConfig(train_size=4, max_steps=2), progress=False),
+    ],
+    ids=["TuringOptimalLearner", "Algorithm2", "AlgorithmLearner"],
+)
+def test_the_other_estimators_clone_and_store_only_their_parameters(estimator):
+    copy = clone(estimator)
+    assert copy.get_params() == estimator.get_params()
+    assert not [k for k in vars(copy) if k.endswith("_")]  # nothing fitted in __init__
+    copy.set_params(progress=False)
+    grid = np.ones((2, 3, 1, 4)) if isinstance(copy, AlgorithmLearner) else np.ones((2, 3))
+    with pytest.raises(NotFittedError):
+        copy.predict(grid)
