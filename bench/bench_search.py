@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 from _common import RESULTS, write_json  # noqa: E402
 
 from turing_rcnn.programs.learning import LEARNERS  # noqa: E402
-from turing_rcnn.search import (  # noqa: E402  # noqa: E402
+from turing_rcnn.search import (  # noqa: E402
     AnswerRulePrior,
     SearchConfig,
     evaluate,

@@ -80,8 +80,10 @@ def test_bad_tasks_sizes_and_inputs_get_clear_errors():
         task.check_inputs(torch.zeros(2, 3, 1, 4), torch.zeros(2, 1, 1, 5))
     with pytest.raises(NotFittedError):
         AlgorithmLearner(AlgoConfig(train_size=4), progress=False).predict(torch.zeros(2, 3, 1, 4))
-    with pytest.raises(ValueError, match="targets y are needed"):
+    with pytest.raises(ValueError, match="both inputs X and targets y"):
         AlgorithmLearner(progress=False).fit(torch.zeros(2, 3, 1, 4))
+    with pytest.raises(NotFittedError):
+        compare_with_rule(AlgorithmLearner(progress=False), torch.zeros(2, 3, 1, 4), None)
     assert main(["train-algo", "--train-size", "1", "--no-progress"]) == 2
     with pytest.raises(SystemExit):
         main(["train-algo", "--task", "sorting"])
@@ -132,6 +134,16 @@ def test_checkpoint_reloads_to_identical_predictions(tiny, tmp_path):
     assert np.array_equal(again.predict(x16), learner.predict(x16))
     assert again.config == learner.config and again.steps_ == learner.steps_
     assert again.history_ == learner.history_
+
+
+def test_the_fitted_learner_refuses_bad_grids(tiny):
+    learner, x, y, _ = tiny
+    with pytest.raises(ValueError, match=r"inputs must have shape \(B, 3, H, W\)"):
+        learner.predict(x[:, :2])
+    with pytest.raises(ValueError, match="targets must have shape"):
+        learner.score(x, y[:, :, :, :4])
+    with pytest.raises(ValueError, match="both inputs X and targets y"):
+        AlgorithmLearner(progress=False).fit(y=y)
 
 
 def test_settle_times():

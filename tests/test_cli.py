@@ -154,3 +154,9 @@ def test_outputs_are_never_overwritten_and_missing_inputs_are_named(capsys, tmp_
     assert (run / "model.pt").read_bytes() == b"old model"
     assert main(["train-algo", "--load", str(tmp_path / "nothing.pt")]) == 2
     assert "no such file" in capsys.readouterr().err
+    assert main(["learn", "--d", "3", "--m", "3", "--save-run", str(tmp_path / "run")]) == 2
+    assert "must end in .npz" in capsys.readouterr().err  # np.savez would add .npz
+    assert main(["learn", "--d", "3", "--m", "3", "--save-run", str(tmp_path / "no/r.npz")]) == 2
+    assert "no such folder" in capsys.readouterr().err
+    assert main(["search", "--checkpoint", str(tmp_path / "no" / "c.jsonl")]) == 2
+    assert "no such folder" in capsys.readouterr().err

@@ -6,8 +6,7 @@ else with a clear error. scikit-learn's checks draw real-valued features, so on 
 bare estimators the checks that fit on such data are expected to fail, each listed
 with its reason (DOMAIN). To run those checks inside the domain, OnSigns feeds the
 sign of each feature to the estimator (x < 0 -> -1, else +1): every check then fits
-and predicts through the real estimator, with no listed failure except where the
-data cannot be a parity (GaussianElimination and the check's accuracy floor).
+and predicts through the real estimator, and every one passes (no listed failure).
 """
 
 import pickle
@@ -65,10 +64,6 @@ DOMAIN = {
         "check_supervised_y_2d",
     ]
 }
-NOT_A_PARITY = {
-    "check_classifiers_train": "sign-encoded blobs are no parity: GE's training accuracy "
-    "stays below the check's 0.83 floor (it fits the rows it can as a parity)"
-}
 
 
 def small_mlp() -> SGDMLP:
@@ -109,9 +104,6 @@ class OnSigns(ClassifierMixin, BaseEstimator):
 
 @parametrize_with_checks(
     [OnSigns(GaussianElimination()), OnSigns(small_mlp())],
-    expected_failed_checks=lambda e: (
-        NOT_A_PARITY if isinstance(e.estimator, GaussianElimination) else {}
-    ),
     xfail_strict=True,
 )
 def test_scikit_learn_checks_inside_the_domain(estimator, check):
@@ -141,8 +133,10 @@ ESTIMATORS = [
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: repr(e))
 def test_conventions_on_pm1_data(estimator):
-    """clone, params, fit returns self, idempotent refit, pickle, subset and order
-    invariance, any two labels via classes_, one +-1 label, failed fits unfitted."""
+    """The conventions scikit-learn's checks test, on +-1 data: clone, params, fit
+    returns self, idempotent refit, pickle, subset and order invariance, any two labels
+    via classes_ (bits as the features' convention), decision_function's sign, one
+    +-1 label, predict leaves the state alone, wrong d refused, failed fits unfitted."""
     X, y, T = _data()
     assert clone(estimator).get_params() == estimator.get_params()
     with pytest.raises(NotFittedError):
@@ -156,19 +150,36 @@ def test_conventions_on_pm1_data(estimator):
     assert np.array_equal(est.predict(T[5:9]), first[5:9])  # subset invariance
     order = np.random.default_rng(0).permutation(len(T))
     assert np.array_equal(est.predict(T[order]), first[order])
-    # Any two labels: classes_[0] plays -1, classes_[1] plays +1.
-    names = np.where(y == 1, "yes", "no")
-    named = clone(estimator).fit(X, names)
+    # Labels that are not +-1 are bits: classes_[0] is bit 0 (+1), classes_[1] bit 1 (-1).
+    bits = clone(estimator).fit(X, (y == -1).astype(int))
+    assert bits.classes_.tolist() == [0, 1]
+    assert np.array_equal(bits.predict(T), (first == -1).astype(int))
+    named = clone(estimator).fit(X, np.where(y == 1, "no", "yes"))
     assert named.classes_.tolist() == ["no", "yes"]
-    assert np.array_equal(named.predict(T), np.where(first == 1, "yes", "no"))
+    assert np.array_equal(named.predict(T), np.where(first == 1, "no", "yes"))
+    if hasattr(est, "decision_function"):  # > 0 means classes_[1], as in scikit-learn
+        for fitted in (est, bits, named):
+            positive = fitted.decision_function(T) > 0
+            assert np.array_equal(fitted.predict(T), fitted.classes_[positive.astype(int)])
     # One +-1 label keeps its sign (a parity learner must not flip it).
     ones = -np.ones_like(y)
     assert clone(estimator).fit(X, ones).classes_.tolist() == [-1, 1]
     assert est.score(T, first) == 1.0
+    params, state = est.get_params(), dict(vars(est))
+    est.predict(T)
+    assert est.get_params() == params and vars(est).keys() == state.keys()  # predict: no state
+    with pytest.raises(ValueError, match="expecting 4 features"):
+        est.predict(T[:, :3])
     with pytest.raises(ValueError):  # a failed refit leaves the estimator unfitted
         est.fit(X * 2, y)
     with pytest.raises(NotFittedError):
         est.predict(T)
+    if isinstance(est, RCNNLearner):  # so does one that fails on a parameter
+        est.fit(X, y)
+        with pytest.raises(ValueError, match="dtype must be one of"):
+            est.set_params(dtype="float16").fit(X, y)
+        with pytest.raises(NotFittedError):
+            est.predict(T)
 
 
 def test_grid_search_chooses_the_learner_program():

@@ -92,6 +92,19 @@ def test_rank_matches_spanning_probability():
     assert abs(full / trials - p) < 4 * np.sqrt(p * (1 - p) / trials)
 
 
+@pytest.mark.parametrize(
+    "encode",
+    [lambda y: y, lambda y: (y == -1).astype(int), lambda y: y == -1],
+    ids=["pm1", "bits", "bools"],
+)
+def test_gauss_learns_parities_from_labels_in_any_encoding(encode):
+    """0/1 (or False/True) labels are bits, like the features: the same parity."""
+    data = ParityTask(8).make(18, n_test=300, seed=4)
+    ge = GaussianElimination().fit(data.X_train, encode(data.y_train))
+    assert ge.score(data.X_test, encode(data.y_test)) == 1.0
+    assert np.array_equal(ge.solution_, data.secret)
+
+
 def test_sgd_mlp_learns_a_small_sparse_parity_online():
     task = ParityTask(8, k=2)
     data = task.make(1, n_test=500, seed=0)

@@ -202,7 +202,7 @@ def test_distinct_patch_evaluation_of_a_random_filter():
 def test_step_is_the_dense_convolution(seed, G, batch):
     """RCNN.step (im2col + batched matrix products over candidates) == torch's conv2d
     of each candidate's 3x3 filter followed by its 1x1 convolutions, bit for bit on
-    compiled filters (dyadic weights, small codes) and to rounding on random ones."""
+    compiled filters (dyadic weights, small codes: exact in any summation order)."""
     from turing_rcnn.compile import compile_program
     from turing_rcnn.trainable import ALGO_TASKS
 

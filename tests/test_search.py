@@ -12,12 +12,13 @@ import pytest
 import torch
 
 from turing_rcnn.algorithm1 import algorithm1, compiled_frame, network_outputs
-from turing_rcnn.frame import layers_needed
+from turing_rcnn.frame import frame_layers, layers_needed
 from turing_rcnn.model import RCNN, RCNNConfig
 from turing_rcnn.programs.learning import LAYOUT, get_learner
 from turing_rcnn.search import (
     Algorithm2,
     AnswerRulePrior,
+    Candidate,
     PaperInit,
     SearchConfig,
     TuringOptimalLearner,
@@ -33,7 +34,7 @@ from turing_rcnn.search import (
     wilson_interval,
 )
 from turing_rcnn.search.priors import NEIGHBOURS
-from turing_rcnn.search.restarts import sign
+from turing_rcnn.search.restarts import candidate_network, sign
 from turing_rcnn.tasks import ParityTask, search_problem
 
 
@@ -42,19 +43,9 @@ def _problem(task="last-bit", d=3, m=5, n_val=8, seed=0):
 
 
 def _batched(weights, d, m, layers, dtype=torch.float32) -> RCNN:
-    """ONE RCNN with a candidate per set of weights (narrower ones zero-padded)."""
-    hidden = tuple(max(h) for h in zip(*(w.hidden for w in weights), strict=True))
-    cfg = RCNNConfig(
-        d,
-        m,
-        1,
-        layers,
-        hidden,
-        max(w.head_hidden for w in weights),
-        padding=-1.0,
-        candidates=len(weights),
-    )
-    return RCNN(cfg).to(dtype).load_shared(weights).freeze_shared()
+    """ONE RCNN with a candidate per set of weights, as the search builds it."""
+    time = layers - frame_layers(m, d, 0)
+    return candidate_network([Candidate(w, time) for w in weights], m, d).to(dtype)
 
 
 def test_batched_candidates_equal_one_rcnn_each_bit_for_bit():

@@ -21,10 +21,6 @@ from turing_rcnn.programs.learning import LAYOUT, LEARNERS, get_learner
 from turing_rcnn.tasks import from_bits
 
 
-def learner_for(name: str, dtype: str) -> RCNNLearner:
-    return RCNNLearner(name, dtype=dtype)
-
-
 def all_points(d: int) -> np.ndarray:
     return from_bits(np.array(list(itertools.product([False, True], repeat=d))))
 
@@ -45,7 +41,7 @@ def random_dataset(rng, d: int, m: int):
 )
 def test_memorisation_is_exact_and_the_network_answers_A_of_S(name, d, m, dtype, seed):
     X, y = random_dataset(np.random.default_rng(seed), d, m)
-    model = learner_for(name, dtype).fit(X, y)
+    model = RCNNLearner(name, dtype=dtype).fit(X, y)
     report = model.memorisation_
     assert np.array_equal(report.outputs, np.zeros((m + 1, 1)))  # exactly 0 while memorising
     assert report.formula_held.tolist() == [[True]] * (m + 1)  # W == Lemma 1.1 after every step
@@ -58,7 +54,7 @@ def test_memorisation_is_exact_and_the_network_answers_A_of_S(name, d, m, dtype,
 @pytest.mark.parametrize("dtype", sorted(DTYPES))
 def test_d8_m8_all_256_points(name, dtype):
     X, y = random_dataset(np.random.default_rng(8), 8, 8)
-    model = learner_for(name, dtype).fit(X, y)
+    model = RCNNLearner(name, dtype=dtype).fit(X, y)
     assert model.memorisation_exact_
     T = all_points(8)
     out = model.decision_function(T)
@@ -67,7 +63,7 @@ def test_d8_m8_all_256_points(name, dtype):
 
 @pytest.mark.parametrize("dtype", sorted(DTYPES))
 def test_majority_every_label_pattern_m4(dtype):
-    model = learner_for("majority", dtype)
+    model = RCNNLearner("majority", dtype=dtype)
     X = from_bits(np.random.default_rng(0).random((4, 3)) < 0.5)
     T = all_points(3)
     for labels in itertools.product([-1, 1], repeat=4):

@@ -55,9 +55,12 @@ def with_dummy(X, y, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
 
 def lemma1_memory(X: np.ndarray, y: np.ndarray, steps: int, dtype: torch.dtype) -> torch.Tensor:
     """Lemma 1.1: W (m+1, d+1) after `steps` SGD steps (dummy example included as row m)."""
-    z, labels = with_dummy(X, y, dtype)
+    return _lemma1_rows(*with_dummy(X, y, dtype), steps)
+
+
+def _lemma1_rows(z: torch.Tensor, labels: torch.Tensor, steps: int) -> torch.Tensor:
     rows = torch.zeros_like(z)
-    third = torch.tensor(LEARNING_RATE, dtype=dtype)
+    third = torch.tensor(LEARNING_RATE, dtype=z.dtype)
     rows[:steps] = third * labels[:steps, None] * z[:steps]
     return rows
 
@@ -79,7 +82,7 @@ def algorithm1(
     with torch.no_grad():
         net.memory.zero_()
     optimiser = torch.optim.SGD([net.memory], lr=lr)
-    final = lemma1_memory(X, y, len(z), dtype)  # rows after the last step; row i is due at step i
+    final = _lemma1_rows(z, labels, len(z))  # rows after the last step; row i is due at step i
     outputs, held = [], []
     steps = tqdm(range(len(z)), desc="Algorithm 1 (SGD steps)", disable=not progress, leave=False)
     for i in steps:
@@ -101,7 +104,8 @@ def network_outputs(
 ) -> np.ndarray:
     """The raw outputs f([x; 1]) of every candidate, (N, G), in batches of inputs."""
     X = np.asarray(X)
-    parts = [np.zeros((0, net.config.candidates))]
+    dtype = torch.empty(0, dtype=net.memory.dtype).numpy().dtype
+    parts = [np.zeros((0, net.config.candidates), dtype)]
     batches = range(0, len(X), batch_size)
     for i in tqdm(batches, desc="predict", leave=False, disable=not progress):
         z = augment(torch.as_tensor(X[i : i + batch_size], dtype=net.memory.dtype))
@@ -160,9 +164,9 @@ class RCNNLearner(PM1Classifier):
         return get_learner(self.learner) if isinstance(self.learner, str) else self.learner
 
     def fit(self, X, y) -> RCNNLearner:
+        X, y = self._fit_data(X, y)
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {self.dtype!r}")
-        X, y = self._fit_data(X, y)
         m, d = X.shape
         for name, want, got in (("d", self.d, d), ("m", self.m, m)):
             if want is not None and want != got:
@@ -190,15 +194,19 @@ class RCNNLearner(PM1Classifier):
         self.memorisation_exact_ = self.memorisation_.exact
         return self._fitted()
 
-    def decision_function(self, X) -> np.ndarray:
-        """The network's raw outputs f([x; 1]) (exactly +-1 when the learner answered)."""
+    def _raw(self, X) -> np.ndarray:
         X = self._test_data(X)
         return network_outputs(self.net_, X, self.batch_size, self.distinct, self.progress)[:, 0]
 
+    def decision_function(self, X) -> np.ndarray:
+        """The network's outputs f([x; 1]) (exactly +-1 when the learner answered),
+        oriented so that > 0 means classes_[1] (the raw outputs for +-1 labels)."""
+        return self._oriented(self._raw(X))
+
     def predict(self, X) -> np.ndarray:
-        """The learner's answers (classes_[0] for -1, classes_[1] for +1); raises if the
-        network did not answer exactly +-1."""
-        out = self.decision_function(X)
+        """The learner's answers as labels in classes_; raises if the network did not
+        answer exactly +-1."""
+        out = self._raw(X)
         answered = np.isin(out, (-1.0, 1.0))
         if not answered.all():
             raise RuntimeError(

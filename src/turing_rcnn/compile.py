@@ -171,7 +171,9 @@ def compile_program(
     codes = [_fraction(c) for c in program.code]
     effects, open_guards = _effects(program, codes)
     g_form, conjunctions, new_code = _update(effects, codes)
-    products = [_open_guard_product(guard, codes, conjunctions) for guard in open_guards]
+    opened = [_open_guard(guard, codes) for guard in open_guards]
+    conjunctions += [conjunction for conjunction, _ in opened]
+    products = [product for _, product in opened]
     for amount in [c.amount for c in conjunctions] + list(np.diff(new_code)):
         if amount.denominator > 2:
             raise ValueError(
@@ -219,11 +221,20 @@ class _OpenGuard:
 
 @dataclass
 class _Conjunction:
-    """ReLU(form) is 1 where every indicator in `form` holds, 0 elsewhere; it moves
-    the cell by `amount` (a gate's `amount` is the kept centre's code instead)."""
+    """ReLU(form) is 1 where every indicator in `form` holds, 0 elsewhere; where it
+    does, it moves the cell by `amount`."""
 
     form: Linear
     amount: Fraction
+
+
+@dataclass
+class _Gate:
+    """A carrier gate: open where the keep condition's conjunction `form` holds; the
+    carrier is the centre value's deviation from the kept centre's `code`."""
+
+    form: Linear
+    code: Fraction
 
 
 def _effects(program: CellularProgram, codes) -> tuple[list[_Effect], list[_OpenGuard]]:
@@ -296,27 +307,26 @@ def _update(effects: list[_Effect], codes) -> tuple[Linear, list[_Conjunction], 
     return g_form, conjunctions, new_code
 
 
-def _open_guard_product(guard: _OpenGuard, codes, conjunctions: list[_Conjunction]) -> Linear:
-    """Append the guard's conjunction g (moving the cell by target - low) and return
-    the form of (C - low) g = ReLU(h(C) - span (1 - g)), subtracted from the output."""
+def _open_guard(guard: _OpenGuard, codes) -> tuple[_Conjunction, Linear]:
+    """The guard's conjunction g (moving the cell by target - low) and the form of the
+    product (C - low) g = ReLU(h(C) - span (1 - g)), subtracted from the output."""
     k, low = len(codes), codes[0]
     span = codes[-1] - low + 1
     form = _conjunction(guard.when, k)
-    conjunctions.append(_Conjunction(form, guard.target - low))
     h = [codes[c] - low if c in guard.centre else 0 for c in range(k)]
     product: Linear = {"1": h[0] - span}
     for j in range(1, k):
         if h[j] != h[j - 1]:
             _add(product, {(CENTRE, j): 1}, h[j] - h[j - 1])
     _add(product, form, span)
-    return product
+    return _Conjunction(form, guard.target - low), product
 
 
-def _gate(keep: Conditions, program: CellularProgram, codes) -> _Conjunction:
-    """A carrier gate: the keep condition's conjunction and the kept centre's code."""
+def _gate(keep: Conditions, program: CellularProgram, codes) -> _Gate:
+    """A carrier gate for one keep condition (see _Gate)."""
     when = {p: {program.index[s] for s in syms} for p, syms in keep.items()}
     (centre,) = keep[CENTRE]
-    return _Conjunction(_conjunction(when, len(codes)), codes[program.index[centre]])
+    return _Gate(_conjunction(when, len(codes)), codes[program.index[centre]])
 
 
 def _output_layers(layers, g_form, conjunctions, products, gates, codes) -> list[tuple]:
@@ -338,7 +348,7 @@ def _output_layers(layers, g_form, conjunctions, products, gates, codes) -> list
     for gate in gates:
         w_conj, b_conj = layers.row(gate.form)
         for sign in (1, -1):
-            bias = sign * (b_v - gate.amount) + Fraction(1, 4) - span + span * _fraction(b_conj)
+            bias = sign * (b_v - gate.code) + Fraction(1, 4) - span + span * _fraction(b_conj)
             rows.append((sign * w_v + float(span) * w_conj, float(bias)))
         out += [0.5, -0.5]
     w2 = np.stack([w for w, _ in rows])

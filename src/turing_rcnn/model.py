@@ -263,13 +263,17 @@ class RCNN(nn.Module):
             raise ValueError(
                 f"{len(weights)} sets of weights for {self.config.candidates} candidates"
             )
+        for one in weights:  # check every candidate before writing any
+            self._load_layers(self.patch_net, one.body, None, "body")
+            self._load_layers(self.head, one.head, None, "head")
         for g, one in enumerate(weights):
             self._load_layers(self.patch_net, one.body, g, "body")
             self._load_layers(self.head, one.head, g, "head")
         return self
 
     @staticmethod
-    def _load_layers(net: PixelNet, pairs, g: int, part: str) -> None:
+    def _load_layers(net: PixelNet, pairs, g: int | None, part: str) -> None:
+        """Write candidate g's layers (g None: only check that they fit)."""
         if len(pairs) != len(net.weights):
             raise ValueError(
                 f"{part}: network has {len(net.weights)} layers, weights have {len(pairs)}"
@@ -283,11 +287,13 @@ class RCNN(nn.Module):
                     f"{part} layer {i}: expected weight (<= {W.shape[1]}, {fan_in}) and a bias "
                     f"to match, got {w.shape} and {b.shape}"
                 )
+            fan_in = w.shape[0]
+            if g is None:
+                continue
             W[g].zero_()
             B[g].zero_()
-            W[g, : w.shape[0], :fan_in] = torch.as_tensor(w, dtype=W.dtype)
+            W[g, : w.shape[0], : w.shape[1]] = torch.as_tensor(w, dtype=W.dtype)
             B[g, : w.shape[0]] = torch.as_tensor(b, dtype=B.dtype)
-            fan_in = w.shape[0]
 
     def _check_input(self, z: torch.Tensor) -> None:
         want = self.config.d + 1

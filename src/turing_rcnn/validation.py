@@ -1,9 +1,12 @@
 """Input checks and the estimator conventions every learner shares.
 
 Clear ValueErrors instead of silent wrong answers: features must be +-1 (bit 1 <->
--1, the paper's domain {-1,1}^d); labels may be any two values (scikit-learn's
-`classes_`), mapped to -1 (classes_[0]) and +1 (classes_[1]); labels that are
-already a subset of {-1, +1} keep their sign, so classes_ is then [-1, 1].
+-1, the paper's domain {-1,1}^d). Labels may be any two values (scikit-learn's
+`classes_`, sorted). Labels that are a subset of {-1, +1} keep their sign. Any other
+two labels are read as bits, like the features: classes_[0] is bit 0 (+1) and
+classes_[1] is bit 1 (-1), so 0/1 or False/True labels mean what the bit convention
+says (a parity learner must not see a parity's complement). decision_function, as in
+scikit-learn, is > 0 for classes_[1].
 """
 
 from __future__ import annotations
@@ -53,9 +56,10 @@ class PM1Classifier(ClassifierMixin, BaseEstimator):
     parameters, fit sets trailing-underscore attributes, score is accuracy).
 
     Subclasses call `_fit_data(X, y)` first in fit, which forgets any earlier fit,
-    checks the data, sets classes_ and n_features_in_ and returns (X int8 +-1, y int8
-    +-1), and end fit with `return self._fitted()`; predict calls `_test_data(X)` and
-    `_to_classes(+-1 predictions)`. A fit that raises leaves the estimator unfitted.
+    checks the data, sets classes_, signs_ (the +-1 value of each class) and
+    n_features_in_ and returns (X int8 +-1, y int8 +-1), and end fit with `return
+    self._fitted()`; predict calls `_test_data(X)` and `_to_classes(+-1 predictions)`.
+    A fit that raises, at any point, leaves the estimator unfitted.
     """
 
     def _fit_data(self, X, y) -> tuple[np.ndarray, np.ndarray]:
@@ -72,15 +76,17 @@ class PM1Classifier(ClassifierMixin, BaseEstimator):
         values = np.unique(y)
         if np.isin(values, (-1, 1)).all():
             self.classes_ = np.array([-1, 1], dtype=values.dtype)
+            self.signs_ = np.array([-1, 1], dtype=np.int8)
         elif len(values) == 2:
             self.classes_ = values
+            self.signs_ = np.array([1, -1], dtype=np.int8)  # bit 0, bit 1
         else:
             raise ValueError(
                 "Classifier can't train when only one class is present, unless the labels "
                 f"are +-1 (the one label then keeps its sign); got {values[0]!r}"
             )
-        signs = np.where(y == self.classes_[1], 1, -1).astype(np.int8)
-        return check_pm1_matrix(X), signs
+        signs = np.where(y == self.classes_[1], self.signs_[1], self.signs_[0])
+        return check_pm1_matrix(X), signs.astype(np.int8)
 
     def _fitted(self):
         self._done = True
@@ -95,7 +101,11 @@ class PM1Classifier(ClassifierMixin, BaseEstimator):
 
     def _to_classes(self, signs: np.ndarray) -> np.ndarray:
         """+-1 predictions -> labels in classes_."""
-        return self.classes_[(np.asarray(signs) == 1).astype(np.int64)]
+        return self.classes_[(np.asarray(signs) == self.signs_[1]).astype(np.int64)]
+
+    def _oriented(self, raw: np.ndarray) -> np.ndarray:
+        """A +-1-scale score as decision_function: > 0 means classes_[1]."""
+        return raw * self.signs_[1]
 
     def score(self, X, y, sample_weight=None) -> float:
         """Accuracy on (X, y); labels outside classes_ are an error, not a miss."""

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import MISSING, dataclass, fields, is_dataclass
 
 from . import jobs
-from .demo import DemoConfig, format_table
 
 
 @dataclass(frozen=True)
@@ -30,10 +29,10 @@ class Command:
 
 COMMANDS = {
     "demo": Command(
-        DemoConfig,
+        jobs.DemoConfig,
         jobs.demo,
         "learn parities: the RCNN, Gaussian elimination and an SGD-trained MLP",
-        format_table,
+        jobs.format_table,
     ),
     "run-tm": Command(
         jobs.RunTMConfig, jobs.run_machine, "run a Turing machine inside the compiled RCNN"

@@ -18,24 +18,32 @@ from ..compile import compile_program
 from ..options import option
 from ..programs import TuringMachine
 from ..programs.learning import LEARNERS
-from ..search import SearchConfig
-from ..search.backends import BACKENDS
+from ..search import BACKENDS, SearchConfig
 from ..tasks import ParityTask, search_problem
 from ..trainable import AlgoConfig
 from .demo import DemoConfig, run_demo
+from .demo import format_table as format_table  # the demo report as text, for cli.py
 
 LEARNER_NAMES = tuple(sorted(LEARNERS))
 DTYPE_NAMES = tuple(DTYPES)
 
 
 def refuse_existing(*paths: str | None) -> None:
-    """A user error if any of these output files already exists (nothing is overwritten)."""
+    """A user error if an output file already exists: nothing is overwritten."""
     for path in paths:
         if path and os.path.exists(path):
             raise ValueError(f"{path} exists; choose another output path (nothing overwritten)")
 
 
+def need_folder(path: str | None) -> None:
+    """A user error if the folder an output file goes into does not exist."""
+    folder = os.path.dirname(path or "")
+    if folder and not os.path.isdir(folder):
+        raise ValueError(f"{path}: no such folder {folder}")
+
+
 def demo(config: DemoConfig, progress: bool = True) -> list[dict]:
+    """The demo's rows (format_table prints them)."""
     return run_demo(config, progress)
 
 
@@ -130,7 +138,10 @@ class LearnConfig:
 
 def learn(config: LearnConfig, progress: bool = True) -> dict:
     """Algorithm 1 on a parity: the RCNN's test error beside its learner's reference."""
+    if config.save_run and not config.save_run.endswith(".npz"):
+        raise ValueError(f"--save-run must end in .npz, got {config.save_run!r}")
     refuse_existing(config.save_run)
+    need_folder(config.save_run)
     c = config
     data = ParityTask(c.d, k=c.k, noise=c.noise).make(c.m, n_test=c.test, seed=c.seed)
     start = time.perf_counter()
@@ -191,6 +202,7 @@ def animate(config: AnimateConfig, progress: bool = False) -> dict:
     if not config.out.endswith((".png", ".gif")):
         raise ValueError(f"--out must end in .png or .gif, got {config.out!r}")
     refuse_existing(config.out)
+    need_folder(config.out)
     data = ParityTask(config.d, k=config.k).make(config.m, n_test=1, seed=config.seed)
     model = RCNNLearner(config.learner).fit(data.X_train, data.y_train)
     save = save_gif if config.out.endswith(".gif") else save_strip
@@ -271,6 +283,7 @@ def run_search(config: SearchJobConfig, progress: bool = True) -> dict:
     from ..search import AnswerRulePrior, exact_fraction, predict_with, search, wilson_interval
 
     c, cfg = config, config.search
+    need_folder(c.checkpoint)
     X, y, X_val, y_val, X_test, y_test = search_problem(c.task, c.d, c.m, c.val, c.test, cfg.seed)
     result = search(
         cfg, [(X, y, X_val, y_val)], c.backend, c.workers, c.address, c.checkpoint, progress

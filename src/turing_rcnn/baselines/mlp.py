@@ -54,7 +54,7 @@ class SGDMLP(PM1Classifier):
         self, draw: Callable[[int, np.random.Generator], tuple[np.ndarray, np.ndarray]], d: int
     ) -> SGDMLP:
         """Train on fresh samples: draw(n, rng) returns n new (X, y) with +-1 labels."""
-        self._fit_data(np.ones((1, d)), np.ones(1))  # forget any earlier fit; classes_ [-1, 1]
+        self._fit_data(np.ones((1, d), np.int8), np.ones(1, np.int8))  # forget; classes_ [-1, 1]
         return self._train(d, draw)
 
     def _train(self, d: int, draw) -> SGDMLP:
@@ -82,11 +82,14 @@ class SGDMLP(PM1Classifier):
         return self._fitted()
 
     @torch.no_grad()
-    def decision_function(self, X) -> np.ndarray:
-        """The network's raw output (> 0 means classes_[1])."""
+    def _raw(self, X) -> np.ndarray:
         X = self._test_data(X)
         return self.net_(torch.as_tensor(X, dtype=torch.float32)).squeeze(1).numpy()
 
+    def decision_function(self, X) -> np.ndarray:
+        """The network's output, oriented so that > 0 means classes_[1]."""
+        return self._oriented(self._raw(X))
+
     def predict(self, X) -> np.ndarray:
         """The sign of the output (0 -> +1), as labels in classes_."""
-        return self._to_classes(np.where(self.decision_function(X) < 0, -1, 1))
+        return self._to_classes(np.where(self._raw(X) < 0, -1, 1))

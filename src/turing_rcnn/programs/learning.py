@@ -316,12 +316,16 @@ def _decisions(states: dict[str, Cell], symbols: list[str]) -> dict[Decision, li
     return decisions
 
 
-def _gauss_guards(states: dict[str, Cell], symbols: list[str], offset: dict[str, int]) -> list:
+def _gauss_guards(
+    states: dict[str, Cell],
+    symbols: list[str],
+    offset: dict[str, int],
+    sigma_of: dict[str, list[str]],
+) -> list:
     """One Guard per (north set, west set, target) group of centre symbols. Training
     cells pass sigma down by the two Shifts, so their guard targets are written as if
-    sigma arrived as 'n' (the shift then adds the block offset)."""
-    sigma_of = {v: [s for s, c in states.items() if c.kind in "DL" and c.sigma == v] for v in "01"}
-    sigma_of["n"] = [s for s in symbols if s not in sigma_of["0"] + sigma_of["1"]]
+    sigma arrived as 'n' (the shift then adds the block offset). sigma_of: the north
+    symbols that carry each sigma."""
     hop0 = {s for s, c in states.items() if c.kind == "D" and c.delta in ("N0", "X0", "S0")}
     index = {s: i for i, s in enumerate(symbols)}
     decisions = _decisions(states, symbols)
@@ -366,7 +370,8 @@ def gauss() -> LearnerProgram:
     offset = {"n": 0, "0": block, "1": 2 * block}
     sigma_of = {v: [s for s in rows if states[s].sigma == v] for v in "01"}
     rules: list = [Shift({"C": rows, "N": sigma_of[v]}, by=offset[v]) for v in "01"]
-    rules += _gauss_guards(states, symbols, offset)
+    sigma_of["n"] = [s for s in symbols if s not in sigma_of["0"] + sigma_of["1"]]
+    rules += _gauss_guards(states, symbols, offset, sigma_of)
     program = CellularProgram(symbols, "#", rules, name="gauss")
     return LearnerProgram(
         "gauss",

@@ -2,6 +2,7 @@
 initialisations of the filter (priors), exact counting of what they can find
 (counting), restarts kept by validation (restarts), and where they run (backends)."""
 
+from .backends import BACKENDS
 from .counting import exact_fraction, log10_paper, log10_program, rule_answers, sightings
 from .priors import AnswerRulePrior, Candidate, PaperInit, TuringPrior, paper_values
 from .restarts import (
@@ -17,6 +18,7 @@ from .restarts import (
 )
 
 __all__ = [
+    "BACKENDS",
     "Algorithm2",
     "AnswerRulePrior",
     "Candidate",

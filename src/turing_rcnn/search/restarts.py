@@ -317,9 +317,9 @@ class Algorithm2(PM1Classifier):
         self.progress = progress
 
     def fit(self, X, y) -> Algorithm2:
+        X, y = self._fit_data(X, y)
         if not self.levels:
             raise ValueError("Algorithm2 needs at least one level (a SearchConfig)")
-        X, y = self._fit_data(X, y)
         X_fit, y_fit, X_hold, y_hold = split(X, y, self.holdout_fraction)
         start = time.perf_counter()
         self.records_, self.learners_ = [], []

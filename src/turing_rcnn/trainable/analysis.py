@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.utils.validation import check_is_fitted
 
 from ..compile import compile_program
 from .learner import AlgorithmLearner
@@ -54,6 +55,7 @@ def _rule_frames(task, compiled, x: torch.Tensor, iterations: int) -> np.ndarray
 
 def compare_with_rule(learner: AlgorithmLearner, x, y, iterations: int | None = None) -> dict:
     """Trained network vs the compiled exact rule on the same inputs, iteration by iteration."""
+    check_is_fitted(learner)
     x, y = learner.task_.check_inputs(x, y)
     iterations = learner.iterations_for(x) if iterations is None else iterations
     target = y[:, 0].numpy() > 0
@@ -174,6 +176,7 @@ def extract_rule(
     """Cluster the states of runs on x into k symbols and tabulate the transitions."""
     if not 2 <= k <= 10:
         raise ValueError(f"k must be in 2..10 (keys must fit int64), got {k}")
+    check_is_fitted(learner)
     x, _ = learner.task_.check_inputs(x)
     net, iterations = learner.net_, learner.iterations_for(x)
     with torch.no_grad():

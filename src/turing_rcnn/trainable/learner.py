@@ -76,7 +76,8 @@ class AlgorithmLearner(BaseEstimator):
     """Train a RecurrentFilter on a task; predict on inputs of any size.
 
     config: AlgoConfig (None: its defaults); progress: show a progress bar.
-    Fitted attributes: task_, net_, history_, steps_, train_seconds_.
+    Fitted attributes: config_ (the config used), task_, net_, history_, steps_,
+    train_seconds_.
     """
 
     def __init__(self, config: AlgoConfig | None = None, progress: bool = True):
@@ -92,10 +93,15 @@ class AlgorithmLearner(BaseEstimator):
         Stops after `patience` perfect validations in a row, or the step or time
         budget; keeps the weights that did best on validation (training can fall off a
         good solution at a high learning rate). `checkpoint`: a path saved at every
-        validation."""
-        cfg = self.config or AlgoConfig()
+        validation. A fit that raises leaves the learner unfitted."""
+        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
+            delattr(self, name)
+        self._done = False
+        cfg = self.config_ = self.config or AlgoConfig()
         task = get_algo_task(cfg.task)
         rng = np.random.default_rng(cfg.seed)
+        if (X is None) != (y is None):
+            raise ValueError("fit(X, y) takes both inputs X and targets y, or neither")
         if X is None:
             size = cfg.train_size
             val = [
@@ -106,8 +112,6 @@ class AlgorithmLearner(BaseEstimator):
             def draw():
                 return task.sample(cfg.batch_size, size, rng)
         else:
-            if y is None:
-                raise ValueError("fit(X, y): targets y are needed with inputs X")
             X, y = task.check_inputs(X, y)
             if len(X) < 2:
                 raise ValueError(f"fit(X, y) needs at least 2 grids, got {len(X)}")
@@ -122,7 +126,11 @@ class AlgorithmLearner(BaseEstimator):
         self.net_ = self.initial_filter()
         self.task_, self.history_, self.steps_, self.train_seconds_ = task, History(), 0, 0.0
         self._train(cfg, draw, val, task.train_iterations(size), rng, checkpoint)
+        self._done = True
         return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return getattr(self, "_done", False)
 
     def initial_filter(self) -> RecurrentFilter:
         """The filter fit() starts from: seeded by config.seed (torch's global
@@ -157,7 +165,7 @@ class AlgorithmLearner(BaseEstimator):
             last = step == cfg.max_steps or minutes >= cfg.max_minutes
             if step % cfg.eval_every and not last:
                 continue
-            scores = [self.score(xv, yv) for xv, yv in val]
+            scores = [self._accuracy(xv, yv) for xv, yv in val]
             perfect = perfect + 1 if min(scores) == 1.0 else 0
             if sum(scores) >= best[0]:  # ties: the later weights
                 best = (sum(scores), copy.deepcopy(net.state_dict()))
@@ -188,13 +196,17 @@ class AlgorithmLearner(BaseEstimator):
         check_is_fitted(self)
         return self.task_.iterations(max(x.shape[2], x.shape[3]))
 
-    @torch.no_grad()
     def predict(self, X, iterations: int | None = None, batch_size: int = 256) -> np.ndarray:
         """{0, 1} predictions (B, 1, H, W), float32, after `iterations` (default: the
         task's budget for this size)."""
         check_is_fitted(self)
+        return self._predict(X, iterations, batch_size)
+
+    @torch.no_grad()
+    def _predict(self, X, iterations: int | None, batch_size: int = 256) -> np.ndarray:
         X, _ = self.task_.check_inputs(X)
-        iterations = self.iterations_for(X) if iterations is None else iterations
+        if iterations is None:
+            iterations = self.task_.iterations(max(X.shape[2], X.shape[3]))
         parts = [
             (self.net_(X[i : i + batch_size], iterations) > 0).float().numpy()
             for i in range(0, X.shape[0], batch_size)
@@ -204,14 +216,16 @@ class AlgorithmLearner(BaseEstimator):
     def score(self, X, y, iterations: int | None = None) -> float:
         """Whole-grid accuracy: the fraction of inputs with every cell right."""
         check_is_fitted(self)
+        return self._accuracy(X, y, iterations)
+
+    def _accuracy(self, X, y, iterations: int | None = None) -> float:
         X, y = self.task_.check_inputs(X, y)
-        right = (self.predict(X, iterations) == y.numpy()).reshape(len(X), -1).all(1)
+        right = (self._predict(X, iterations) == y.numpy()).reshape(len(X), -1).all(1)
         return float(right.mean())
 
     def save(self, path: str) -> None:
-        cfg = self.config or AlgoConfig()
         blob = {
-            "config": asdict(cfg),
+            "config": asdict(self.config_),
             "state_dict": self.net_.state_dict(),
             "history": asdict(self.history_),
             "steps": self.steps_,
@@ -225,11 +239,12 @@ class AlgorithmLearner(BaseEstimator):
         blob = torch.load(path, weights_only=True)
         cfg = AlgoConfig(**blob["config"])
         learner = cls(cfg, progress=progress)
-        learner.task_ = get_algo_task(cfg.task)
+        learner.config_, learner.task_ = cfg, get_algo_task(cfg.task)
         learner.net_ = RecurrentFilter(learner.task_.in_channels, cfg.width, cfg.hidden)
         learner.net_.load_state_dict(blob["state_dict"])
         learner.history_ = History(**blob["history"])
         learner.steps_, learner.train_seconds_ = blob["steps"], blob["train_seconds"]
+        learner._done = True
         return learner
 
     def plot(self, path: str) -> str:
@@ -240,7 +255,7 @@ class AlgorithmLearner(BaseEstimator):
         import matplotlib.pyplot as plt
 
         check_is_fitted(self)
-        h, cfg = self.history_, self.config or AlgoConfig()
+        h, cfg = self.history_, self.config_
         fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2))
         a.semilogy(h.step, h.loss)
         a.set(xlabel="step", ylabel="training loss")
@@ -256,7 +271,7 @@ class AlgorithmLearner(BaseEstimator):
 
     def summary(self) -> dict:
         check_is_fitted(self)
-        cfg = self.config or AlgoConfig()
+        cfg = self.config_
         return {
             "task": cfg.task,
             "parameters": self.net_.parameter_count,
