@@ -5,8 +5,8 @@
     bounds GE's chance of not having a unique solution;
 (b) a 3-sparse parity; (c) 5% label noise;
 (d) time and peak memory (fresh process, VmHWM) of fit and predict vs d, m = d + 10,
-    and the ratio to GaussianElimination, with the dense convolution and with the patch
-    net evaluated once per distinct patch (RCNNLearner's default), in the same run.
+    and the ratio to GaussianElimination, with the dense convolution and with the
+    change-driven evaluation (RCNNLearner's default), in the same run.
 RCNN and GE are evaluated on the same test points and must agree on every one.
 Writes bench/results/gauss_rcnn.json and gauss_rcnn.png.
 
@@ -34,7 +34,7 @@ from turing_rcnn import (  # noqa: E402
     SGDMLP,
     GaussianElimination,
     ParityTask,
-    RCNNLearner,  # noqa: E402
+    RCNNLearner,
     spanning_probability,
 )
 
@@ -74,11 +74,11 @@ import numpy as np, torch
 torch.set_num_threads(2)
 from turing_rcnn import GaussianElimination, ParityTask
 from turing_rcnn import RCNNLearner
-d, n, distinct = int(sys.argv[1]), int(sys.argv[2]), sys.argv[4] == "distinct"
+d, n, evaluation = int(sys.argv[1]), int(sys.argv[2]), sys.argv[4]
 sys.path.insert(0, sys.argv[3])
 from _common import peak_mb
 data = ParityTask(d).make(d + 10, n_test=n, seed=d)
-model = RCNNLearner("gauss", distinct=distinct)
+model = RCNNLearner("gauss", evaluation=evaluation)
 t = time.perf_counter(); model.fit(data.X_train, data.y_train); fit = time.perf_counter() - t
 fit_rss = peak_mb()
 t = time.perf_counter(); pred = model.predict(data.X_test); predict = time.perf_counter() - t
@@ -93,52 +93,56 @@ print(json.dumps({"d": d, "m": d + 10, "evaluation": sys.argv[4], "layers": mode
 """
 
 
+def error_sweeps(seeds: list[int]) -> dict:
+    """(a) error vs m for d in {8, 16, 32, 64}, (b) 3-sparse, (c) 5% label noise."""
+    curve = []
+    for d in (8, 16, 32, 64):
+        for m in sorted({max(1, d // 2), d - 2, d, d + 2, d + 5, d + 10}):
+            for seed in seeds:
+                rcnn = d <= 16 and (d == 8 or seed == 0)
+                curve.append(evaluate(ParityTask(d), m, 100 if d == 16 else 200, seed, rcnn))
+                print("a", {k: v for k, v in curve[-1].items() if k != "rcnn_seconds"})
+    sparse = [evaluate(ParityTask(10, k=3), m, 200, s, True) for m in (10, 20) for s in seeds]
+    print("b", sparse)
+    noisy = ParityTask(8, noise=0.05)
+    noise = [evaluate(noisy, m, 200, s, True) for m in (18, 40) for s in seeds]
+    print("c", noise)
+    return {"error_vs_m": curve, "sparse": sparse, "noise": noise}
+
+
+def cost(ds) -> list[dict]:
+    """(d) the dense convolution and the change-driven evaluation, each d and mode in a
+    fresh process (its own peak memory)."""
+    rows = []
+    for d in ds:
+        for mode in ("dense", "changes"):
+            argv = [sys.executable, "-c", COST, str(d), "50", str(Path(__file__).parent), mode]
+            res = subprocess.run(argv, capture_output=True, text=True, check=True)
+            rows.append(json.loads(res.stdout.strip().splitlines()[-1]))
+            print("d", rows[-1])
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer points (a smoke run)")
     parser.add_argument("--cost-only", action="store_true", help="redo (d) in the saved JSON")
     args = parser.parse_args()
     torch.set_num_threads(2)
-    seeds = [0] if args.quick else [0, 1, 2]
-    out: dict = {
-        "meta": {
-            "machine": platform.machine(),
-            "threads": 2,
-            "torch": torch.__version__,
-            "dtype": "float32",
-        }
-    }
-
+    meta = {"machine": platform.machine(), "threads": 2, "torch": torch.__version__}
+    out: dict = {"meta": meta | {"dtype": "float32"}}
     if args.cost_only:
         out = json.loads((RESULTS / "gauss_rcnn.json").read_text())
-    curve = out.get("error_vs_m", [])
-    for d in (8, 16, 32, 64) if not args.cost_only else ():
-        for m in sorted({max(1, d // 2), d - 2, d, d + 2, d + 5, d + 10}):
-            for seed in seeds:
-                rcnn = d <= 16 and (d == 8 or seed == 0)
-                curve.append(evaluate(ParityTask(d), m, 100 if d == 16 else 200, seed, rcnn))
-                print("a", {k: v for k, v in curve[-1].items() if k != "rcnn_seconds"})
-    if not args.cost_only:
-        out["error_vs_m"] = curve
-        out["sparse"] = [
-            evaluate(ParityTask(10, k=3), m, 200, s, True) for m in (10, 20) for s in seeds
-        ]
-        print("b", out["sparse"])
-        out["noise"] = [
-            evaluate(ParityTask(8, noise=0.05), m, 200, s, True) for m in (18, 40) for s in seeds
-        ]
-        print("c", out["noise"])
-    cost = []  # the dense convolution and per-distinct-patch evaluation, same run
-    for d in (4, 8, 12, 16) if not args.quick else (4, 8):
-        for mode in ("dense", "distinct"):
-            argv = [sys.executable, "-c", COST, str(d), "50", str(Path(__file__).parent), mode]
-            res = subprocess.run(argv, capture_output=True, text=True, check=True)
-            cost.append(json.loads(res.stdout.strip().splitlines()[-1]))
-            print("d", cost[-1])
-    out["cost"] = cost
+    else:
+        out |= error_sweeps([0] if args.quick else [0, 1, 2])
+    out["cost"] = cost((4, 8) if args.quick else (4, 8, 12, 16))
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "gauss_rcnn.json").write_text(json.dumps(out, indent=2) + "\n")
+    plot(out["error_vs_m"], out["cost"])
+    print(f"wrote {RESULTS / 'gauss_rcnn.json'} and {RESULTS / 'gauss_rcnn.png'}")
 
+
+def plot(curve: list[dict], cost_rows: list[dict]) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     for d, colour in zip((8, 16, 32, 64), ("C0", "C1", "C2", "C3"), strict=True):
         rows = [r for r in curve if r["d"] == d]
@@ -150,45 +154,31 @@ def main() -> None:
         axes[0].plot(ms, mean("ge_error"), "o-", color=colour, label=f"GE d={d}")
         axes[0].plot(ms, mean("mlp_error"), "x:", color=colour, label=f"SGD-MLP d={d}")
         if any("rcnn_error" in r for r in rows):
-            axes[0].plot(
-                ms, mean("rcnn_error"), "s--", color=colour, mfc="none", ms=10, label=f"RCNN d={d}"
-            )
+            style = dict(color=colour, mfc="none", ms=10, label=f"RCNN d={d}")
+            axes[0].plot(ms, mean("rcnn_error"), "s--", **style)
         exact = [0.5 * (1 - spanning_probability(d, m)) for m in ms]
         axes[0].plot(ms, exact, "-", color=colour, alpha=0.3, lw=4)
-    axes[0].set_xlabel("m (training examples)")
-    axes[0].set_ylabel("test error")
+    axes[0].set(xlabel="m (training examples)", ylabel="test error")
     axes[0].set_title("dense parity (thick: (1 - P[span]) / 2)")
     axes[0].legend(fontsize=6, ncol=2)
-    for mode, style in (("dense", "-"), ("distinct", "--")):
-        rows = [c for c in cost if c.get("evaluation", "dense") == mode]
+    for mode, style in (("dense", "-"), ("changes", "--")):
+        rows = [c for c in cost_rows if c["evaluation"] == mode]
         ds = [c["d"] for c in rows]
-        axes[1].semilogy(
-            ds,
-            [c["fit_seconds"] for c in rows],
-            "o" + style,
-            label=f"RCNN fit (Algorithm 1), {mode}",
-        )
-        axes[1].semilogy(
-            ds,
-            [c["predict_seconds"] / c["predict_points"] for c in rows],
-            "s" + style,
-            label=f"RCNN predict, per point, {mode}",
-        )
+        fit = [c["fit_seconds"] for c in rows]
+        per_point = [c["predict_seconds"] / c["predict_points"] for c in rows]
+        axes[1].semilogy(ds, fit, "o" + style, label=f"RCNN fit (Algorithm 1), {mode}")
+        axes[1].semilogy(ds, per_point, "s" + style, label=f"RCNN predict, per point, {mode}")
         axes[2].plot(ds, [c["peak_rss_mb"] for c in rows], "o" + style, label=mode)
     axes[1].semilogy(ds, [c["ge_seconds"] for c in rows], "^-", label="GE fit + predict 50")
-    axes[1].set_xlabel("d (m = d + 10)")
-    axes[1].set_ylabel("seconds (2 CPU cores)")
+    axes[1].set(xlabel="d (m = d + 10)", ylabel="seconds (2 CPU cores)", title="time")
     axes[1].legend(fontsize=7)
-    axes[1].set_title("time")
+    axes[2].set(xlabel="d (m = d + 10)", ylabel="peak resident memory [MB]", title="memory")
     axes[2].legend(fontsize=7)
-    axes[2].set_xlabel("d (m = d + 10)")
-    axes[2].set_ylabel("peak resident memory of the process [MB]")
-    axes[2].set_title("memory")
     for ax in axes:
         ax.grid(True, alpha=0.3)
     fig.tight_layout()
     fig.savefig(RESULTS / "gauss_rcnn.png", dpi=110)
-    print(f"wrote {RESULTS / 'gauss_rcnn.json'} and {RESULTS / 'gauss_rcnn.png'}")
+    plt.close(fig)
 
 
 if __name__ == "__main__":

@@ -160,3 +160,33 @@ def test_outputs_are_never_overwritten_and_missing_inputs_are_named(capsys, tmp_
     assert "no such folder" in capsys.readouterr().err
     assert main(["search", "--checkpoint", str(tmp_path / "no" / "c.jsonl")]) == 2
     assert "no such folder" in capsys.readouterr().err
+
+
+def test_threads_policy_and_flag(capsys):
+    import subprocess
+    import sys
+    import time
+
+    import torch
+
+    from turing_rcnn import threads
+
+    assert threads.choose(0) == 1  # small work: one thread
+    assert threads.choose(1) == 1 and threads.choose(99) == threads.available_cores()
+    with pytest.raises(ValueError, match="threads must be >= 0"):
+        threads.choose(-1)
+    spinners = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        for _ in range(threads.available_cores())
+    ]
+    try:
+        time.sleep(0.5)
+        assert threads.choose(0, flops_per_op=threads.LARGE) == 1  # every core is taken
+    finally:
+        for p in spinners:
+            p.kill()
+    before = torch.get_num_threads()
+    assert main(["info", "1RB1LB_1LA1RZ", "--threads", "1", "--json"]) == 0
+    assert torch.get_num_threads() == before  # restored after the job
+    assert main(["info", "1RB1LB_1LA1RZ", "--threads", "-1"]) == 2
+    assert "threads must be >= 0" in capsys.readouterr().err

@@ -127,7 +127,7 @@ ESTIMATORS = [
     GaussianElimination(),
     small_mlp(),
     RCNNLearner("last-label"),
-    RCNNLearner("gauss", dtype="float64", distinct=False),
+    RCNNLearner("gauss", dtype="float64", evaluation="dense"),
 ]
 
 

@@ -5,7 +5,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from turing_rcnn import RCNN, RCNNConfig, augment
-from turing_rcnn.algorithm1 import RCNNLearner
 
 
 def random_net(config: RCNNConfig, seed: int = 0, dtype=torch.float32) -> RCNN:
@@ -155,46 +154,6 @@ def test_bad_inputs_and_configs():
         kwargs = dict(d=2, m=2) | bad
         with pytest.raises(ValueError, match="RCNNConfig"):
             RCNNConfig(**kwargs)
-
-
-@settings(max_examples=12, deadline=None)
-@given(
-    name=st.sampled_from(["first-label", "last-label", "majority", "gauss"]),
-    d=st.integers(1, 5),
-    m=st.integers(1, 6),
-    seed=st.integers(0, 2**16),
-)
-def test_distinct_patch_evaluation_equals_the_convolution(name, d, m, seed):
-    """Algorithm 1 and prediction per distinct patch == the dense conv, bit for bit."""
-    rng = np.random.default_rng(seed)
-    X = rng.choice([-1, 1], size=(m, d))
-    y = rng.choice([-1, 1], size=m)
-    X_test = rng.choice([-1, 1], size=(20, d))
-    dense = RCNNLearner(name, distinct=False).fit(X, y)
-    fast = RCNNLearner(name, distinct=True).fit(X, y)
-    assert dense.memorisation_exact_ and fast.memorisation_exact_
-    assert torch.equal(dense.net_.memory, fast.net_.memory)
-    assert np.array_equal(dense.predict(X_test), fast.predict(X_test))
-    assert np.array_equal(dense.decision_function(X_test), fast.decision_function(X_test))
-
-
-def test_distinct_patch_evaluation_of_a_random_filter():
-    """Continuous weights: every patch differs (the row-unique path); same values and
-    gradients to W as the conv up to float64 rounding."""
-    cfg = RCNNConfig(d=3, m=4, work_columns=2, layers=4, hidden=(6, 5), head_hidden=3)
-    net = random_net(cfg, seed=3, dtype=torch.float64).freeze_shared()
-    z = augment(torch.randn(3, 3, dtype=torch.float64))
-    grads = []
-    for distinct in (False, True):
-        net.memory.grad = None
-        out = net(z, distinct=distinct)
-        out.sum().backward()
-        grads.append((out.detach(), net.memory.grad.clone()))
-    assert torch.allclose(grads[0][0], grads[1][0], rtol=1e-12, atol=1e-12)
-    assert torch.allclose(grads[0][1], grads[1][1], rtol=1e-12, atol=1e-12)
-    trainable = random_net(cfg, seed=3)
-    with pytest.raises(RuntimeError, match="freeze"):
-        trainable.step_distinct(trainable.grid(augment(torch.randn(1, 3))))
 
 
 @settings(max_examples=20, deadline=None)

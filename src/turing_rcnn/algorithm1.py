@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from .compile import CompiledProgram, compile_program
 from .frame import build_frame, layers_needed
-from .model import RCNN, augment
+from .model import EVALUATIONS, RCNN, augment
 from .programs.learning import LearnerProgram, get_learner
 from .validation import PM1Classifier, check_dataset, check_pm1_matrix
 
@@ -71,14 +71,16 @@ def algorithm1(
     y: np.ndarray,
     lr: float = LEARNING_RATE,
     progress: bool = False,
-    distinct: bool = False,
+    evaluation: str = "dense",
+    check: int = 0,
 ) -> MemorisationReport:
     """Run Algorithm 1 on a network whose filter and head are frozen; W starts at 0
-    (`distinct`: evaluate the filter once per distinct patch, RCNN.step_distinct)."""
+    (evaluation, check: how the body is evaluated, see RCNN.run_body)."""
     dtype = net.memory.dtype
     if any(p.requires_grad for p in net.shared_parameters()):
         raise ValueError("freeze the shared filter and head first (RCNN.freeze_shared)")
     z, labels = with_dummy(X, y, dtype)
+    z, labels = z.to(net.memory.device), labels.to(net.memory.device)
     with torch.no_grad():
         net.memory.zero_()
     optimiser = torch.optim.SGD([net.memory], lr=lr)
@@ -87,7 +89,7 @@ def algorithm1(
     steps = tqdm(range(len(z)), desc="Algorithm 1 (SGD steps)", disable=not progress, leave=False)
     for i in steps:
         optimiser.zero_grad()
-        out = net(z[i : i + 1], distinct=distinct)[0]  # (G,)
+        out = net(z[i : i + 1], evaluation=evaluation, check=check)[0]  # (G,)
         loss = (0.5 * (labels[i] - out) ** 2).sum()
         loss.backward()
         optimiser.step()
@@ -95,12 +97,17 @@ def algorithm1(
         written = (memory[:, : i + 1] == final[: i + 1]).flatten(1).all(1)
         outputs.append(out.detach())
         held.append(written & ~memory[:, i + 1 :].flatten(1).any(1))
-    return MemorisationReport(torch.stack(outputs).numpy(), torch.stack(held).numpy())
+    return MemorisationReport(torch.stack(outputs).cpu().numpy(), torch.stack(held).cpu().numpy())
 
 
 @torch.no_grad()
 def network_outputs(
-    net: RCNN, X, batch_size: int = 256, distinct: bool = False, progress: bool = False
+    net: RCNN,
+    X,
+    batch_size: int = 256,
+    evaluation: str = "dense",
+    check: int = 0,
+    progress: bool = False,
 ) -> np.ndarray:
     """The raw outputs f([x; 1]) of every candidate, (N, G), in batches of inputs."""
     X = np.asarray(X)
@@ -109,7 +116,8 @@ def network_outputs(
     batches = range(0, len(X), batch_size)
     for i in tqdm(batches, desc="predict", leave=False, disable=not progress):
         z = augment(torch.as_tensor(X[i : i + batch_size], dtype=net.memory.dtype))
-        parts.append(net(z, distinct=distinct).cpu().numpy())
+        z = z.to(net.memory.device)
+        parts.append(net(z, evaluation=evaluation, check=check).cpu().numpy())
     return np.concatenate(parts)
 
 
@@ -126,14 +134,18 @@ class RCNNLearner(PM1Classifier):
     learner: a name from programs.learning.LEARNERS or a LearnerProgram.
     d, m: optional; if given, fit() insists on them.
     dtype: 'float32' or 'float64' (both exact for the shipped learners).
-    distinct: evaluate the filter once per distinct 3x3 patch (RCNN.step_distinct),
-        forward and backward; equal (==) to the dense convolution on compiled programs
-        (tests), and many times faster because their grids repeat a few codes.
-    checkpoint_every: for the dense convolution (distinct=False), recompute
-        activations in blocks of this many layers during Algorithm 1's backward
-        passes; None picks ceil(sqrt(L)) for deep networks (L > 64), so stored
-        activations grow like sqrt(L) instead of L.
-    batch_size: test points per forward pass in predict.
+    evaluation: 'changes' (default: only the cells whose patch changed, shared across
+        the test points, each distinct patch through the filter once; changes.py) or
+        'dense' (every cell at every layer, the reference); equal (==) on compiled
+        programs, forward and backward (tests).
+    check: with 'changes', recompute this many random layers of every pass with the
+        dense convolution and compare with == (a RuntimeError if they differ).
+    checkpoint_every: for 'dense', recompute activations in blocks of this many layers
+        during Algorithm 1's backward passes; None picks ceil(sqrt(L)) for deep networks
+        (L > 64), so stored activations grow like sqrt(L) instead of L.
+    batch_size: test points per forward pass in predict (None: 1024 for 'changes', whose
+        cost per batch is mostly shared work, and 64 for 'dense').
+    device: where the network runs ('cpu', 'cuda', ...); the arithmetic is the same.
 
     Fitted attributes: compiled_ (the filter and head), layers_ (L), net_ (the RCNN),
     memorisation_ (Algorithm 1's report), memorisation_exact_, classes_, n_features_in_.
@@ -145,18 +157,22 @@ class RCNNLearner(PM1Classifier):
         d: int | None = None,
         m: int | None = None,
         dtype: str = "float32",
-        distinct: bool = True,
+        evaluation: str = "changes",
+        check: int = 0,
         checkpoint_every: int | None = None,
-        batch_size: int = 256,
+        batch_size: int | None = None,
+        device: str = "cpu",
         progress: bool = False,
     ):
         self.learner = learner
         self.d = d
         self.m = m
         self.dtype = dtype
-        self.distinct = distinct
+        self.evaluation = evaluation
+        self.check = check
         self.checkpoint_every = checkpoint_every
         self.batch_size = batch_size
+        self.device = device
         self.progress = progress
 
     def learner_program(self) -> LearnerProgram:
@@ -167,6 +183,8 @@ class RCNNLearner(PM1Classifier):
         X, y = self._fit_data(X, y)
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {self.dtype!r}")
+        if self.evaluation not in EVALUATIONS:
+            raise ValueError(f"evaluation must be one of {EVALUATIONS}, got {self.evaluation!r}")
         m, d = X.shape
         for name, want, got in (("d", self.d, d), ("m", self.m, m)):
             if want is not None and want != got:
@@ -187,16 +205,18 @@ class RCNNLearner(PM1Classifier):
             m=m,
             work_columns=learner.work_columns,
             checkpoint_every=every,
-        )
+        ).to(self.device)
         self.memorisation_ = algorithm1(
-            self.net_, X, y, progress=self.progress, distinct=self.distinct
+            self.net_, X, y, progress=self.progress, evaluation=self.evaluation, check=self.check
         )
         self.memorisation_exact_ = self.memorisation_.exact
         return self._fitted()
 
     def _raw(self, X) -> np.ndarray:
         X = self._test_data(X)
-        return network_outputs(self.net_, X, self.batch_size, self.distinct, self.progress)[:, 0]
+        batch = self.batch_size or (1024 if self.evaluation == "changes" else 64)
+        outputs = network_outputs(self.net_, X, batch, self.evaluation, self.check, self.progress)
+        return outputs[:, 0]
 
     def decision_function(self, X) -> np.ndarray:
         """The network's outputs f([x; 1]) (exactly +-1 when the learner answered),

@@ -28,6 +28,10 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from . import changes
+
+EVALUATIONS = ("dense", "changes")
+
 
 @dataclass(frozen=True)
 class RCNNConfig:
@@ -170,26 +174,20 @@ class RCNN(nn.Module):
         columns = patches.reshape(G, 9, B * H * W)
         return self.patch_net(columns).reshape(G, B, H, W).transpose(0, 1)
 
-    def step_distinct(self, grid: torch.Tensor) -> torch.Tensor:
-        """The same step, with the patch net evaluated once per DISTINCT 3x3 patch and
-        the answer copied to every cell with that patch.
-
-        A compiled program's cells hold a few code values, so a batch of grids has far
-        fewer distinct patches than cells (57x fewer for Gaussian elimination at d = 12
-        over 100 test points): a step costs the patches it meets, not the cells. The
-        backward pass is exact too: each output depends on its own patch only, so the
-        gradient of the patch net at each distinct patch (9 numbers) is all it needs.
-        Gradients reach the grid (and so W), not the shared weights."""
-        if torch.is_grad_enabled() and any(p.requires_grad for p in self.patch_net.parameters()):
-            raise RuntimeError("step_distinct gives no gradients to the filter; freeze it first")
-        parts = [_DistinctStep.apply(grid[:, g], self, g) for g in range(grid.shape[1])]
-        return torch.stack(parts, dim=1)
-
     def run_body(
-        self, grid: torch.Tensor, layers: int | None = None, distinct: bool = False
+        self,
+        grid: torch.Tensor,
+        layers: int | None = None,
+        evaluation: str = "dense",
+        check: int = 0,
     ) -> torch.Tensor:
-        """Apply the shared patch net `layers` times (default L) to a (B, G, H, W) grid
-        (`distinct`: evaluate it once per distinct patch, see step_distinct)."""
+        """Apply the shared patch net `layers` times (default L) to a (B, G, H, W) grid.
+
+        evaluation: 'dense' (every cell, every layer: the reference) or 'changes'
+        (changes.py: only cells whose patch changed, shared across the batch, each
+        distinct patch through the patch net once; == on compiled programs; gives
+        gradients to the grid, not to the filter, one input per pass). check: with
+        'changes', recompute this many random layers densely and compare with ==."""
         if grid.dim() != 4 or grid.shape[1] != self.config.candidates:
             raise ValueError(
                 f"run_body expects a (batch, candidates = {self.config.candidates}, rows, "
@@ -198,21 +196,30 @@ class RCNN(nn.Module):
         layers = self.config.layers if layers is None else layers
         if layers < 0:
             raise ValueError(f"layers must be >= 0, got {layers}")
-        step = self.step_distinct if distinct else self.step
+        if evaluation == "changes":
+            if torch.is_grad_enabled() and any(
+                p.requires_grad for p in self.patch_net.parameters()
+            ):
+                raise RuntimeError("'changes' gives no gradients to the filter; freeze it first")
+            parts = [
+                _ChangesBody.apply(grid[:, g], self, g, layers, check) for g in range(grid.shape[1])
+            ]
+            return torch.stack(parts, dim=1)
+        if evaluation != "dense":
+            raise ValueError(f"evaluation must be one of {EVALUATIONS}, got {evaluation!r}")
         block = self.config.checkpoint_every
-        if block and not distinct and torch.is_grad_enabled():
+        if block and torch.is_grad_enabled():
             done = 0
             while done < layers:
                 n = min(block, layers - done)
-                grid = checkpoint(self._steps, grid, n, step, use_reentrant=False)
+                grid = checkpoint(self._steps, grid, n, use_reentrant=False)
                 done += n
             return grid
-        return self._steps(grid, layers, step)
+        return self._steps(grid, layers)
 
-    @staticmethod
-    def _steps(grid: torch.Tensor, n: int, step) -> torch.Tensor:
+    def _steps(self, grid: torch.Tensor, n: int) -> torch.Tensor:
         for _ in range(n):
-            grid = step(grid)
+            grid = self.step(grid)
         return grid
 
     def readout(self, grid: torch.Tensor) -> torch.Tensor:
@@ -221,9 +228,59 @@ class RCNN(nn.Module):
         cells = grid.transpose(0, 1).reshape(G, 1, B * H * W)
         return self.head(cells).reshape(G, B, H * W).sum(dim=2).T
 
-    def forward(self, z: torch.Tensor, distinct: bool = False) -> torch.Tensor:
-        """z = [x; 1] of shape (B, d+1) -> outputs of shape (B, G)."""
-        return self.readout(self.run_body(self.grid(z), distinct=distinct))
+    def forward(self, z: torch.Tensor, evaluation: str = "dense", check: int = 0) -> torch.Tensor:
+        """z = [x; 1] of shape (B, d+1) -> outputs of shape (B, G) (see run_body)."""
+        grid = self.grid(z)
+        if evaluation == "changes" and not torch.is_grad_enabled():
+            return self._outputs_by_changes(grid, check)
+        return self.readout(self.run_body(grid, evaluation=evaluation, check=check))
+
+    # ---- change-driven evaluation (changes.py) ---------------------------------------
+    def memo(self, g: int = 0) -> changes.Memo:
+        """Candidate g's patch memo (kept across calls while its weights are unchanged)."""
+        stamp = [(p.data_ptr(), p._version) for p in self.patch_net.parameters()]
+        stamp.append((self.config.padding, str(self.memory.dtype), str(self.memory.device)))
+        memos = self.__dict__.setdefault("_memos", {})
+        if g not in memos or memos[g][0] != stamp:
+            table = changes.ValueTable(self.config.padding, self.memory.dtype, self.memory.device)
+            memos[g] = (stamp, changes.Memo(self.patch_net.layers(g), table))
+        return memos[g][1]
+
+    def advance(self, g: int, state: changes.Grid, layers: int, check: int, log=None) -> None:
+        """Run candidate g's change-driven body on `state`, recomputing `check` random
+        layers with the dense convolution (== or RuntimeError)."""
+        memo, done = self.memo(g), 0
+        picks = np.random.default_rng(0).choice(layers, size=min(check, layers), replace=False)
+        for layer in sorted(picks.tolist()):
+            changes.run(memo, state, layer - done, log)
+            before = memo.table.values[state.dense()]
+            changes.run(memo, state, 1, log)
+            after = memo.table.values[state.dense()]
+            shape = (-1, state.rows + 2, state.cols + 2)
+            dense = changes.dense_convolution(
+                self.patch_net.layers(g), before.view(shape), self.config.padding
+            )
+            if not torch.equal(dense, after.view(shape)[:, 1:-1, 1:-1]):
+                raise RuntimeError(
+                    f"layer {layer + 1}: change-driven evaluation != dense convolution"
+                )
+            done = layer + 1
+        changes.run(memo, state, layers - done, log)
+
+    def _outputs_by_changes(self, grid: torch.Tensor, check: int) -> torch.Tensor:
+        """forward() without gradients: the body by changes, and the head's value per cell
+        value (the head is pixel-wise) summed over each grid."""
+        outs = []
+        for g in range(grid.shape[1]):
+            memo = self.memo(g)
+            state = changes.Grid.of(grid[:, g], memo.table, self.config.padding)
+            self.advance(g, state, self.config.layers, check)
+            (w1, b1), (w2, b2) = self.head.layers(g)
+            values = memo.table.values[:, None]
+            head = (torch.relu(values @ w1.T + b1) @ w2.T + b2)[:, 0]  # the head at each value
+            codes = state.dense()  # (B, padded cells)
+            outs.append((head[codes] * state.inside).sum(1))
+        return torch.stack(outs, dim=1)
 
     # ---- the shared weights ---------------------------------------------------------
     def shared_parameters(self) -> list[nn.Parameter]:
@@ -308,66 +365,30 @@ class RCNN(nn.Module):
             )
 
 
-def _distinct_patches(padded: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(B, H+2, W+2) padded grids -> (distinct 3x3 patches (U, 9), inverse (B*H*W,)):
-    cell n's patch is distinct[inverse[n]]; each patch is read off one cell that has it."""
-    batch, rows, cols = padded.shape[0], padded.shape[1] - 2, padded.shape[2] - 2
-    values, codes = torch.unique(padded, return_inverse=True)
-    if len(values) ** 9 < 2**63:  # one int64 key per patch
-        key = torch.zeros(batch, rows, cols, dtype=torch.int64, device=padded.device)
-        for r, c in _SHIFTS:
-            key = key * len(values) + codes[:, r : r + rows, c : c + cols]
-        found, inverse = torch.unique(key.flatten(), return_inverse=True)
-    else:
-        patches = torch.stack([padded[:, r : r + rows, c : c + cols] for r, c in _SHIFTS], -1)
-        found, inverse = torch.unique(patches.reshape(-1, 9), dim=0, return_inverse=True)
-    first = inverse.new_empty(len(found))
-    first.scatter_(0, inverse, torch.arange(inverse.numel(), device=inverse.device))
-    b, i, j = torch.unravel_index(first, (batch, rows, cols))
-    return torch.stack([padded[b, i + r, j + c] for r, c in _SHIFTS], 1), inverse
-
-
-def _patch_net_on_patches(layers, patches: torch.Tensor, jacobian: bool):
-    """One candidate's patch net on (U, 9) flattened patches as matrix products, and
-    optionally its gradient with respect to each patch (U, 9), by the chain rule
-    through the ReLUs."""
-    hidden, masks = patches, []
-    for weight, bias in layers[:-1]:
-        pre = F.linear(hidden, weight, bias)
-        masks.append(pre > 0)
-        hidden = torch.relu(pre)
-    out = F.linear(hidden, *layers[-1])[:, 0]
-    if not jacobian:
-        return out, None
-    grad = layers[-1][0].expand(len(patches), -1)
-    for (weight, _), mask in zip(reversed(layers[:-1]), reversed(masks), strict=True):
-        grad = (grad * mask) @ weight
-    return out, grad
-
-
-class _DistinctStep(torch.autograd.Function):
-    """RCNN.step of candidate g evaluated per distinct patch; backward from the
-    per-patch gradients."""
+class _ChangesBody(torch.autograd.Function):
+    """Candidate g's body, change-driven (changes.py); backward one input at a time."""
 
     @staticmethod
-    def forward(ctx, grid: torch.Tensor, net: RCNN, g: int) -> torch.Tensor:
-        padded = F.pad(grid, (1, 1, 1, 1), mode="constant", value=net.config.padding)
-        distinct, inverse = _distinct_patches(padded)
-        layers = net.patch_net.layers(g)
-        out, jacobian = _patch_net_on_patches(layers, distinct, ctx.needs_input_grad[0])
-        if jacobian is not None:
-            ctx.save_for_backward(jacobian, inverse)
-        return out[inverse].reshape(grid.shape)
+    def forward(ctx, grid: torch.Tensor, net: RCNN, g: int, layers: int, check: int):
+        memo = net.memo(g)
+        state = changes.Grid.of(grid, memo.table, net.config.padding)
+        log = None
+        if ctx.needs_input_grad[0]:
+            if grid.shape[0] != 1:
+                raise ValueError("change-driven backward takes one input per pass (Algorithm 1)")
+            log = []
+        net.advance(g, state, layers, check, log)
+        ctx.memo, ctx.state, ctx.log = memo, state, log
+        values = memo.table.values[state.dense()]
+        return values.view(-1, state.rows + 2, state.cols + 2)[:, 1:-1, 1:-1].clone()
 
     @staticmethod
     def backward(ctx, grad_out: torch.Tensor):
-        jacobian, inverse = ctx.saved_tensors
-        batch, rows, cols = grad_out.shape
-        per_cell = grad_out[..., None] * jacobian[inverse].reshape(batch, rows, cols, 9)
-        grad = grad_out.new_zeros(batch, rows + 2, cols + 2)
-        for k, (r, c) in enumerate(_SHIFTS):
-            grad[:, r : r + rows, c : c + cols] += per_cell[..., k]
-        return grad[:, 1:-1, 1:-1], None, None
+        state = ctx.state
+        grad = F.pad(grad_out[0], (1, 1, 1, 1)).flatten()
+        grad = changes.backward(ctx.memo, state, ctx.log, grad)
+        grad = grad.view(state.rows + 2, state.cols + 2)[1:-1, 1:-1]
+        return grad[None], None, None, None, None
 
 
 def augment(x: torch.Tensor) -> torch.Tensor:

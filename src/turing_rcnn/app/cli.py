@@ -3,8 +3,10 @@
 Every command is a config dataclass and a job (jobs.py): the options, their defaults
 and their help are read off the dataclass fields (a nested config, such as the
 trainable filter's AlgoConfig, contributes its fields too), so each default is written
-once. Every command also takes --json and --no-progress. A user error ends with one
-line on stderr and exit code 2.
+once. Every command also takes --json, --no-progress and --threads (torch's thread
+count; 0, the default, lets threads.py choose: 1 for this package's small-op work, so
+a job never fights another process for the cores). A user error ends with one line on
+stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import typing
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass, fields, is_dataclass
 
+from .. import threads
 from . import jobs
 
 
@@ -117,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_options(p, command.config)
         p.add_argument("--json", action="store_true", help="print the report as JSON")
         p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+        p.add_argument("--threads", type=int, default=0, help="torch threads (0: choose)")
     return parser
 
 
@@ -131,7 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     command = COMMANDS[args.command]
     try:
         config = build_config(command.config, args)
-        report = command.job(config, progress=not (args.no_progress or args.json))
+        n = threads.choose(args.threads, jobs.flops_per_op(config))
+        with threads.using(n):
+            report = command.job(config, progress=not (args.no_progress or args.json))
     except ValueError as err:
         print(f"turing-rcnn: error: {err}", file=sys.stderr)
         return 2

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..algorithm1 import DTYPES, RCNNLearner
+from ..algorithm1 import DTYPES, RCNNLearner, compiled_frame
+from ..model import EVALUATIONS
 from ..compile import compile_program
 from ..options import option
 from ..programs import TuringMachine
@@ -26,6 +27,14 @@ from .demo import format_table as format_table  # the demo report as text, for c
 
 LEARNER_NAMES = tuple(sorted(LEARNERS))
 DTYPE_NAMES = tuple(DTYPES)
+
+
+def flops_per_op(config) -> float:
+    """The work of one tensor operation a job runs, for threads.choose: only the dense
+    evaluation of a learner's grid is large; everything else is small operations."""
+    if isinstance(config, LearnConfig) and config.evaluation == "dense":
+        return compiled_frame(config.learner).flops_per_cell * (config.d + 2) * (config.m + 1) * 64
+    return 0.0
 
 
 def refuse_existing(*paths: str | None) -> None:
@@ -133,6 +142,11 @@ class LearnConfig:
     seed: int = option(0, "seeds the parity and the data")
     test: int = option(1000, "test points")
     dtype: str = option("float32", "network arithmetic (both exact here)", choices=DTYPE_NAMES)
+    evaluation: str = option(
+        "changes", "changes: cost follows change; dense: every cell", EVALUATIONS
+    )
+    check: int = option(0, "recompute this many random layers of each pass densely (==)")
+    device: str = option("cpu", "where the network runs (cpu, cuda)")
     save_run: str | None = option(None, "save data and predictions to this .npz file")
 
 
@@ -145,7 +159,14 @@ def learn(config: LearnConfig, progress: bool = True) -> dict:
     c = config
     data = ParityTask(c.d, k=c.k, noise=c.noise).make(c.m, n_test=c.test, seed=c.seed)
     start = time.perf_counter()
-    model = RCNNLearner(c.learner, dtype=c.dtype, progress=progress)
+    model = RCNNLearner(
+        c.learner,
+        dtype=c.dtype,
+        evaluation=c.evaluation,
+        check=c.check,
+        device=c.device,
+        progress=progress,
+    )
     model.fit(data.X_train, data.y_train)
     fit_seconds = time.perf_counter() - start
     pred = model.predict(data.X_test)
@@ -182,6 +203,8 @@ def learn(config: LearnConfig, progress: bool = True) -> dict:
         "agreement": float(np.mean(pred == ref)),
         "fit_seconds": round(fit_seconds, 4),
         "seconds": round(seconds, 4),
+        "evaluation": c.evaluation,
+        "threads": torch.get_num_threads(),
     }
 
 

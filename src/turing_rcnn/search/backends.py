@@ -6,23 +6,16 @@ are seeded by their index, so the results do not depend on the backend."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+
+from .. import threads
 
 BACKENDS = ("inprocess", "process", "ray")
 
 
-@contextmanager
 def one_thread():
     """Candidate batches are many small products: one thread is faster than several,
     and far faster than threads fighting other processes for the cores."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    return threads.using(1)
 
 
 def run_chunks(
