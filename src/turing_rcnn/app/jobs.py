@@ -14,8 +14,8 @@ import numpy as np
 import torch
 
 from ..algorithm1 import DTYPES, RCNNLearner, compiled_frame
-from ..model import EVALUATIONS
 from ..compile import compile_program
+from ..model import EVALUATIONS
 from ..options import option
 from ..programs import TuringMachine
 from ..programs.learning import LEARNERS
