@@ -236,9 +236,12 @@ def animate(config: AnimateConfig, progress: bool = False) -> dict:
 @dataclass
 class TrainAlgoConfig:
     algo: AlgoConfig = field(default_factory=AlgoConfig)
-    test_size: int = option(512, "test size (bits, or grid side)")
+    test_size: int = option(512, "test size (bits, grid side, or maze size)")
     test_count: int = option(100, "test inputs per size")
     compare_count: int = option(10, "test inputs run beside the task's compiled exact rule")
+    data: str | None = option(
+        None, "also test on a folder with the peer's inputs.npy, solutions.npy"
+    )
     out: str | None = option(None, "a new folder for model.pt, training.png and report.json")
     load: str | None = option(None, "test this saved model.pt instead of training")
 
@@ -246,9 +249,10 @@ class TrainAlgoConfig:
 def train_algo(config: TrainAlgoConfig, progress: bool = True) -> dict:
     """Train (or load) a RecurrentFilter on a small size; test it on a larger one.
 
-    The report compares the network with the task's compiled exact rule on
-    `compare_count` test inputs."""
-    from ..trainable import AlgorithmLearner, compare_with_rule, get_algo_task
+    Tests run each input until its state is a fixed point (or the task's budget) and
+    report the iterations used. The report compares the network with the task's
+    compiled exact rule (where the task has one) on `compare_count` test inputs."""
+    from ..trainable import AlgorithmLearner, Maze, compare_with_rule, get_algo_task, mazes
 
     out = config.out
     files = {n: os.path.join(out or "", n) for n in ("model.pt", "training.png", "report.json")}
@@ -256,27 +260,42 @@ def train_algo(config: TrainAlgoConfig, progress: bool = True) -> dict:
         refuse_existing(*files.values())
     if config.load and not os.path.isfile(config.load):
         raise ValueError(f"--load {config.load}: no such file")
-    if config.load:
-        model = AlgorithmLearner.load(config.load, progress=progress)
-    else:
-        model = AlgorithmLearner(config.algo, progress)
-    cfg = model.config
+    model = AlgorithmLearner.load(config.load, progress) if config.load else None
+    cfg = model.config_ if model else config.algo
     task = get_algo_task(cfg.task)
     task.check_size(config.test_size)
+    peer = None
+    if config.data:
+        if not isinstance(task, Maze):
+            raise ValueError(f"--data holds the peer's mazes; the task is {cfg.task!r}")
+        peer = Maze.from_pixels(*mazes.load_peer(config.data))
     if out:
         os.makedirs(out, exist_ok=True)
-    if not config.load:
+    if model is None:
+        model = AlgorithmLearner(config.algo, progress)
         model.fit(checkpoint=files["model.pt"] if out else None)
     rng = np.random.default_rng(10_000 + cfg.seed)
     report = model.summary()
-    for size in sorted({cfg.train_size, config.test_size}):
-        x, y = task.sample(config.test_count, size, rng)
+    tests = {
+        str(size): task.sample(config.test_count, size, rng)
+        for size in sorted({cfg.train_size, config.test_size})
+    }
+    if peer is not None:
+        tests["data"] = peer
+    for name, (x, y) in tests.items():
         start = time.perf_counter()
-        report[f"accuracy_{size}"] = model.score(x, y)
-        report[f"iterations_{size}"] = model.iterations_for(x)
-        report[f"test_seconds_{size}"] = round(time.perf_counter() - start, 2)
-    x, y = task.sample(config.compare_count, config.test_size, rng)
-    report["compiled_rule"] = compare_with_rule(model, x, y)
+        pred, used = model.run_until_settled(x)
+        x, y = task.check_inputs(x, y)
+        report[f"accuracy_{name}"] = float(task.correct(x, y, pred).mean())
+        report[f"iterations_{name}"] = {
+            "mean": float(used.mean()),
+            "max": int(used.max()),
+            "budget": model.iterations_for(x),
+        }
+        report[f"test_seconds_{name}"] = round(time.perf_counter() - start, 2)
+    if task.program() is not None:
+        x, y = task.sample(config.compare_count, config.test_size, rng)
+        report["compiled_rule"] = compare_with_rule(model, x, y)
     if out:
         report["plot"] = model.plot(files["training.png"])
         report["checkpoint"] = files["model.pt"]

@@ -148,6 +148,13 @@ class CellularProgram:
 
     @staticmethod
     def _check_exclusive(guards: list[Guard], what: str) -> None:
+        # A table (one symbol at the same positions in every guard) is exclusive exactly
+        # when no two rows are equal: a linear check, for extracted rules of many rows.
+        if len({frozenset(g.when) for g in guards}) == 1:
+            rows = [tuple(sorted((p, *s) for p, s in g.when.items())) for g in guards]
+            if all(len(s) == 1 for g in guards for s in g.when.values()):
+                if len(set(rows)) == len(rows):
+                    return
         for i, a in enumerate(guards):
             for b in guards[i + 1 :]:
                 shared = set(a.when) & set(b.when)

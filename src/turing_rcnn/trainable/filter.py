@@ -60,3 +60,35 @@ class RecurrentFilter(nn.Module):
 
     def forward(self, x: torch.Tensor, iterations: int) -> torch.Tensor:
         return self.out(self.run(x, iterations))
+
+
+class DiscreteFilter(RecurrentFilter):
+    """The same patch net with a FINITE state: each cell holds one of k symbols.
+
+    The state is a one-hot vector over the k symbols (symbol 0 everywhere at the start);
+    a step computes k logits from the 3x3 neighbourhood of one-hots and inputs, and
+    the next symbol is their argmax. Training passes gradients straight through the
+    argmax (the forward value is the hard one-hot, the backward the softmax's gradient).
+    So after training the cell update IS a function from the neighbourhood's symbols
+    and inputs to a symbol, and the readout a function of the symbol: a finite rule
+    that extract.py reads off and compile.py turns into an exact filter.
+    """
+
+    def __init__(self, in_channels: int, symbols: int, hidden: int):
+        super().__init__(in_channels, symbols, hidden)
+        self.symbols = symbols
+
+    def initial_state(self, x: torch.Tensor) -> torch.Tensor:
+        state = x.new_zeros(x.shape[0], self.width, x.shape[2], x.shape[3])
+        state[:, 0] = 1.0
+        return state
+
+    def logits(self, state: torch.Tensor, recalled: torch.Tensor) -> torch.Tensor:
+        """The k logits of the next symbol at every cell."""
+        return self.mix(F.relu(self._conv(state, self.state_conv) + recalled))
+
+    def step(self, state: torch.Tensor, recalled: torch.Tensor) -> torch.Tensor:
+        logits = self.logits(state, recalled)
+        soft = torch.softmax(logits, dim=1)
+        hard = F.one_hot(logits.argmax(1), self.symbols).permute(0, 3, 1, 2).to(soft.dtype)
+        return hard + soft - soft.detach()  # value: hard; gradient: the softmax's

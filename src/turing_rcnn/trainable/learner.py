@@ -32,7 +32,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..options import option
-from .filter import RecurrentFilter
+from .filter import DiscreteFilter, RecurrentFilter
 from .tasks import ALGO_TASKS, get_algo_task
 
 
@@ -42,7 +42,8 @@ class AlgoConfig:
 
     task: str = option("prefix-parity", "the task to learn", choices=tuple(sorted(ALGO_TASKS)))
     train_size: int = option(32, "training size (bits, or grid side)")
-    width: int = option(8, "state channels per cell")
+    width: int = option(8, "state channels per cell (a continuous state)")
+    symbols: int = option(0, "k >= 2: a finite state of k symbols per cell instead (0: off)")
     hidden: int = option(16, "hidden units of the patch net")
     batch_size: int = option(64, "inputs per Adam step")
     lr: float = option(1e-3, "Adam's learning rate (cosine decay over max_steps)")
@@ -59,8 +60,18 @@ class AlgoConfig:
         for name in ("width", "hidden", "batch_size", "max_steps", "eval_every", "patience"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.symbols == 1 or self.symbols < 0:
+            raise ValueError(f"symbols must be 0 (continuous) or >= 2, got {self.symbols}")
         if self.lr <= 0 or self.max_minutes <= 0 or self.val_size < 5:
             raise ValueError("lr and max_minutes must be positive and val_size >= 5")
+
+
+def make_filter(cfg: AlgoConfig) -> RecurrentFilter:
+    """The filter a config asks for: continuous (width channels) or k symbols."""
+    channels = get_algo_task(cfg.task).in_channels
+    if cfg.symbols:
+        return DiscreteFilter(channels, cfg.symbols, cfg.hidden)
+    return RecurrentFilter(channels, cfg.width, cfg.hidden)
 
 
 @dataclass
@@ -138,7 +149,7 @@ class AlgorithmLearner(BaseEstimator):
         cfg = self.config or AlgoConfig()
         with torch.random.fork_rng():
             torch.manual_seed(cfg.seed)
-            return RecurrentFilter(get_algo_task(cfg.task).in_channels, cfg.width, cfg.hidden)
+            return make_filter(cfg)
 
     def _train(self, cfg: AlgoConfig, draw, val, budget: int, rng, checkpoint) -> None:
         net, task = self.net_, self.task_
@@ -213,15 +224,45 @@ class AlgorithmLearner(BaseEstimator):
         ]
         return np.concatenate(parts) if parts else np.zeros((0, 1, *X.shape[2:]), np.float32)
 
+    @torch.no_grad()
+    def run_until_settled(
+        self, X, max_iterations: int | None = None, batch_size: int = 64
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Test-time halting: iterate each input until its state is a fixed point (no
+        cell changes, bit for bit; from then on nothing would change) or the budget
+        (default: the task's for this size). Returns the {0, 1} predictions (B, 1, H, W)
+        and the iterations each input ran (a settled input stops early)."""
+        check_is_fitted(self)
+        X, _ = self.task_.check_inputs(X)
+        if max_iterations is None:
+            max_iterations = self.task_.iterations(max(X.shape[2], X.shape[3]))
+        net, preds, used = self.net_, [], []
+        for i in range(0, X.shape[0], batch_size):
+            x = X[i : i + batch_size]
+            state, recalled = net.initial_state(x), net.recall(x)
+            ran = torch.full((len(x),), max_iterations)
+            active = torch.arange(len(x))
+            for t in range(1, max_iterations + 1):
+                new = net.step(state[active], recalled[active])
+                still = (new != state[active]).flatten(1).any(1)
+                state[active] = new
+                ran[active[~still]] = t
+                active = active[still]
+                if len(active) == 0:
+                    break
+            preds.append((net.out(state) > 0).float().numpy())
+            used.append(ran.numpy())
+        return np.concatenate(preds), np.concatenate(used)
+
     def score(self, X, y, iterations: int | None = None) -> float:
-        """Whole-grid accuracy: the fraction of inputs with every cell right."""
+        """Accuracy: the fraction of inputs the task counts right (every cell right;
+        for mazes with cycles, any shortest path)."""
         check_is_fitted(self)
         return self._accuracy(X, y, iterations)
 
     def _accuracy(self, X, y, iterations: int | None = None) -> float:
         X, y = self.task_.check_inputs(X, y)
-        right = (self._predict(X, iterations) == y.numpy()).reshape(len(X), -1).all(1)
-        return float(right.mean())
+        return float(self.task_.correct(X, y, self._predict(X, iterations)).mean())
 
     def save(self, path: str) -> None:
         blob = {
@@ -240,7 +281,7 @@ class AlgorithmLearner(BaseEstimator):
         cfg = AlgoConfig(**blob["config"])
         learner = cls(cfg, progress=progress)
         learner.config_, learner.task_ = cfg, get_algo_task(cfg.task)
-        learner.net_ = RecurrentFilter(learner.task_.in_channels, cfg.width, cfg.hidden)
+        learner.net_ = make_filter(cfg)
         learner.net_.load_state_dict(blob["state_dict"])
         learner.history_ = History(**blob["history"])
         learner.steps_, learner.train_seconds_ = blob["steps"], blob["train_seconds"]

@@ -11,10 +11,19 @@ finds).
 - flood-fill: an n x n grid of walls and free cells with one source cell; the target
   marks the free cells connected to the source (4-neighbourhood). A local rule needs
   (longest shortest path from the source) + 1 iterations.
+- addition: two n-bit numbers, least significant bit first, on a 1 x (n + 1) strip
+  (the last position holds the final carry); the target is the n + 1 bits of the sum.
+  A local rule needs n + 1 iterations: the carry travels one cell per step.
+- maze, maze-cycles: DeepThinking's mazes (mazes.py), read at their entry grid: every
+  2 x 2 pixel block of the peer's image is one cell (the format makes blocks uniform;
+  mazes.py checks it and maps predictions back to pixels). Size = the maze size S.
+  The target is the shortest path. Dead-end filling solves perfect mazes in (longest
+  dead end) + 1 iterations; with cycles the path is a shortest one (any is accepted).
 
 Inputs are float tensors (B, C, H, W) with C = 3: a value channel (+1/-1), a marker
 channel, and a ones channel (the ones channel lets a cell tell the grid from the
-zero padding around it). Targets are {0, 1} tensors (B, 1, H, W).
+zero padding around it); addition has the two bits and the ones channel, mazes the
+RGB colour of each cell. Targets are {0, 1} tensors (B, 1, H, W).
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ import numpy as np
 import torch
 
 from ..programs.cellular import CellularProgram, Guard
+from . import mazes
 
 _NEIGHBOURS = ((-1, 0), (1, 0), (0, -1), (0, 1))
 
@@ -67,6 +77,10 @@ class AlgoTask:
         """A generous iteration budget for this size (what predict and score run)."""
         raise NotImplementedError
 
+    def correct(self, x: torch.Tensor, y: torch.Tensor, pred: np.ndarray) -> np.ndarray:
+        """Per input: is the prediction right? (Here: every cell equals the target.)"""
+        return (np.asarray(pred) == y.numpy()).reshape(len(pred), -1).all(1)
+
     def train_iterations(self, size: int) -> int:
         """The budget training runs (default: the same as `iterations`)."""
         return self.iterations(size)
@@ -75,9 +89,9 @@ class AlgoTask:
         """(inputs (B, 3, H, W) float32 tensor, targets (B, 1, H, W) float32 tensor)."""
         raise NotImplementedError
 
-    def program(self) -> CellularProgram:
-        """The exact cellular rule that solves the task."""
-        raise NotImplementedError
+    def program(self) -> CellularProgram | None:
+        """The exact cellular rule that solves the task (None: none written)."""
+        return None
 
     def to_symbols(self, x: torch.Tensor) -> np.ndarray:
         """Inputs -> (B, H, W) symbol indices of `program()` at iteration 0."""
@@ -188,11 +202,150 @@ class FloodFill(AlgoTask):
         return (grid == 2).astype(np.float32)[:, None]
 
 
+@dataclass(frozen=True)
+class Addition(AlgoTask):
+    """a + b for n-bit numbers, least significant bit first (bit 1 is value +1)."""
+
+    name = "addition"
+
+    def iterations(self, size: int) -> int:
+        return 2 * (self.check_size(size) + 1)
+
+    def train_iterations(self, size: int) -> int:
+        n = self.check_size(size) + 1
+        return n + n // 4
+
+    def sample(self, batch: int, size: int, rng: np.random.Generator):
+        n = self.check_size(size)
+        a, b = (np.pad(rng.integers(0, 2, size=(batch, n)), ((0, 0), (0, 1))) for _ in range(2))
+        x = np.stack([2.0 * a - 1, 2.0 * b - 1, np.ones_like(a)], axis=1)
+        return _tensors(x[:, :, None, :], self.reference(a, b)[:, None, None, :])
+
+    @staticmethod
+    def reference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """The bits of a + b (rows of bits, least significant first), by schoolbook carry."""
+        out = np.zeros_like(a)
+        carry = np.zeros(len(a), dtype=a.dtype)
+        for i in range(a.shape[1]):
+            total = a[:, i] + b[:, i] + carry
+            out[:, i], carry = total % 2, total // 2
+        return out
+
+    SYMBOLS = ["#"] + [f"{a}{b}{c}" for c in "?01" for a in "01" for b in "01"]
+
+    def program(self) -> CellularProgram:
+        # A cell is its two bits and its carry-in ('?' until known); the border is
+        # carry 0. The carry-in arrives from the west: the majority of its bits and
+        # its carry-in. The readout is the sum bit a xor b xor c.
+        out = {s: int(s[0]) + int(s[1]) + int(s[2]) >= 2 for s in self.SYMBOLS[5:]}
+        carry = {c: ["#"] * (c == 0) + [s for s, o in out.items() if o == c] for c in (0, 1)}
+        pairs = [f"{a}{b}" for a in "01" for b in "01"]
+        rules = [Guard({"C": f"{ab}?", "W": carry[c]}, f"{ab}{c}") for ab in pairs for c in (0, 1)]
+        readout = {s: 1.0 for s in self.SYMBOLS[5:] if (int(s[0]) + int(s[1]) + int(s[2])) % 2}
+        return CellularProgram(self.SYMBOLS, "#", rules, readout, name=self.name)
+
+    def to_symbols(self, x: torch.Tensor) -> np.ndarray:
+        a, b = ((x[:, i].numpy() > 0).astype(int) for i in (0, 1))
+        return 1 + 2 * a + b  # the '?' block: "00?", "01?", "10?", "11?"
+
+    def from_symbols(self, grid: np.ndarray) -> np.ndarray:
+        readout = self.program().readout
+        bits = np.array([readout.get(s, 0.0) for s in self.SYMBOLS], dtype=np.float32)
+        return bits[grid][:, None]
+
+
+@dataclass(frozen=True)
+class Maze(AlgoTask):
+    """The shortest path through a maze, on its entry grid (see the module docstring).
+
+    cycles: the fraction of inner walls knocked down after carving (0: perfect mazes)."""
+
+    name = "maze"
+    min_size = 3
+    cycles: float = 0.0
+    stop_early = False
+
+    def check_size(self, size: int) -> int:
+        size = super().check_size(size)
+        mazes.cells_per_side(size)  # odd
+        return size
+
+    def iterations(self, size: int) -> int:
+        """Enough for dead-end filling of any maze this size: every open entry."""
+        n = mazes.cells_per_side(self.check_size(size))
+        return 2 * n * n
+
+    def sample(self, batch: int, size: int, rng: np.random.Generator):
+        layouts, starts, ends, paths = mazes.generate(
+            batch, self.check_size(size), rng, self.cycles
+        )
+        return _tensors(*self.cells(layouts, starts, ends, paths))
+
+    def correct(self, x: torch.Tensor, y: torch.Tensor, pred: np.ndarray) -> np.ndarray:
+        """Perfect mazes: the unique path, cell for cell. With cycles: any shortest path
+        from start to end (checked by BFS, mazes.valid_shortest_paths)."""
+        if not self.cycles:
+            return super().correct(x, y, pred)
+        return mazes.valid_shortest_paths(self.to_pixels(x.numpy()), self.to_pixels(pred))
+
+    @staticmethod
+    def cells(layouts, starts, ends, paths=None):
+        """Entry-grid inputs (B, 3, H, W): the RGB colour of each entry; targets."""
+        images, targets = mazes.render(
+            layouts, starts, ends, np.zeros_like(layouts) if paths is None else paths
+        )
+        return images[:, :, 1:-1:2, 1:-1:2], targets[:, None, 1:-1:2, 1:-1:2]
+
+    @staticmethod
+    def from_pixels(images, targets=None):
+        """The peer's (N, 3, P, P) images (and (N, 1, P, P) targets) as entry grids."""
+        images = np.asarray(images, dtype=np.float32)
+        mazes.layout_of(images)  # uniform 2 x 2 blocks, one start, one end
+        x = images[:, :, 1:-1:2, 1:-1:2]
+        return x if targets is None else (x, np.asarray(targets)[:, :, 1:-1:2, 1:-1:2])
+
+    @staticmethod
+    def to_pixels(cells: np.ndarray) -> np.ndarray:
+        """Entry-grid predictions (B, 1, H, W) -> the peer's (B, 1, P, P) masks."""
+        blown = np.repeat(np.repeat(np.asarray(cells), 2, axis=-1), 2, axis=-2)
+        return np.pad(blown, [(0, 0)] * (blown.ndim - 2) + [(1, 1), (1, 1)])
+
+    def program(self) -> CellularProgram | None:
+        if self.cycles:
+            return None  # dead-end filling keeps whole cycles: no exact rule here
+        # Dead-end filling: an open entry with at most one open neighbour fills ('x');
+        # start 'S' and end 'E' never fill. What stays open is the path.
+        opened, closed = [".", "S", "E"], ["#", "x"]
+        sides, rules = ["N", "W", "E", "S"], []
+        for k in range(-1, 4):  # no open side, or only side k open
+            rules.append(
+                Guard(
+                    {"C": "."} | {p: opened if i == k else closed for i, p in enumerate(sides)}, "x"
+                )
+            )
+        return CellularProgram(
+            ["#", ".", "S", "E", "x"], "#", rules, {s: 1.0 for s in opened}, name=self.name
+        )
+
+    def to_symbols(self, x: torch.Tensor) -> np.ndarray:
+        r, g, b = (x[:, i].numpy() > 0.5 for i in range(3))
+        return np.where(r & g & b, 1, np.where(g & ~r, 2, np.where(r & ~g, 3, 0)))
+
+    def from_symbols(self, grid: np.ndarray) -> np.ndarray:
+        return np.isin(grid, (1, 2, 3)).astype(np.float32)[:, None]
+
+
 def _tensors(x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.float32)
 
 
-ALGO_TASKS: dict[str, AlgoTask] = {t.name: t for t in (PrefixParity(), FloodFill())}
+ALGO_TASKS: dict[str, AlgoTask] = {
+    "prefix-parity": PrefixParity(),
+    "flood-fill": FloodFill(),
+    "addition": Addition(),
+    "maze": Maze(),
+    "maze-cycles": Maze(cycles=0.1),
+}
 
 
 def get_algo_task(name: str) -> AlgoTask:

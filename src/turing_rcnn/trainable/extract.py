@@ -1,0 +1,209 @@
+"""From a trained discrete filter to an exact rule: read the table, write a
+CellularProgram, compile it, run it in the RCNN.
+
+A DiscreteFilter's cell update is a function of its 3x3 neighbourhood of (symbol,
+input) pairs, so a table of those neighbourhoods IS the learned algorithm. The rule's
+alphabet is the border '#' and one symbol "s<state>i<input>" per (state, input code);
+input codes number the distinct input vectors of the task (an input never changes, so
+a cell only ever moves between symbols of its own input code). Every neighbourhood met
+while running the network on the given inputs becomes a Guard (where it changes the
+state); positions that never vary (the rows above and below a 1-row grid) are left
+out. On a 1-row grid the table can be complete: every (W, C, E) triple is asked of the
+network. Neighbourhoods never met keep their state in the rule: verify.py finds out
+whether that matters.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sklearn.utils.validation import check_is_fitted
+
+from ..programs.cellular import COMPASS, CellularProgram, Guard
+from .filter import DiscreteFilter
+
+_POSITIONS = list(COMPASS)  # row-major: NW N NE W C E SW S SE
+BORDER = "#"
+
+
+@dataclass
+class Rule:
+    """An extracted rule and what it needs to run on the task's inputs.
+
+    program: the CellularProgram; inputs: the input vector of each input code (so a
+    task input becomes the initial symbols s0i<code>); task: the task's name."""
+
+    program: CellularProgram
+    inputs: np.ndarray  # (codes, channels)
+    task: str
+    states: int
+
+    def symbol(self, state: int, code: int) -> str:
+        return f"s{state}i{code}"
+
+    def initial(self, x: torch.Tensor) -> np.ndarray:
+        """Task inputs (B, C, H, W) -> (B, H, W) indices of the initial symbols."""
+        codes = input_codes(x, self.inputs)
+        names = np.array([self.program.index[self.symbol(0, c)] for c in range(len(self.inputs))])
+        return names[codes]
+
+    def answers(self, grid: np.ndarray) -> np.ndarray:
+        """Symbol indices -> {0, 1} predictions (B, 1, H, W)."""
+        values = np.array([self.program.readout.get(s, 0.0) for s in self.program.symbols])
+        return (values[grid] > 0).astype(np.float32)[:, None]
+
+    def to_json(self) -> dict:
+        guards = [
+            {"when": {_name(p): sorted(s) for p, s in g.when.items()}, "then": g.then}
+            for g in self.program.guards
+        ]
+        return {
+            "task": self.task,
+            "states": self.states,
+            "inputs": self.inputs.tolist(),
+            "symbols": self.program.symbols,
+            "border": self.program.border,
+            "guards": guards,
+            "readout": self.program.readout,
+            "name": self.program.name,
+        }
+
+    @classmethod
+    def from_json(cls, blob: dict) -> Rule:
+        try:
+            guards = [Guard(g["when"], g["then"]) for g in blob["guards"]]
+            program = CellularProgram(
+                blob["symbols"],
+                blob["border"],
+                guards,
+                blob["readout"],
+                name=blob.get("name", "extracted rule"),
+            )
+            return cls(
+                program,
+                np.asarray(blob["inputs"], dtype=np.float32),
+                blob["task"],
+                int(blob["states"]),
+            )
+        except (KeyError, TypeError) as err:
+            raise ValueError(f"not a rule file: {err!r} missing or malformed") from None
+
+    def save(self, path: str) -> None:
+        with open(path, "w") as f:
+            json.dump(self.to_json(), f, indent=1)
+
+    @classmethod
+    def load(cls, path: str) -> Rule:
+        try:
+            with open(path) as f:
+                return cls.from_json(json.load(f))
+        except (OSError, json.JSONDecodeError) as err:
+            raise ValueError(f"{path}: cannot read a rule ({err})") from None
+
+
+def _name(position) -> str:
+    return next(name for name, p in COMPASS.items() if p == position)
+
+
+def input_codes(x: torch.Tensor, inputs: np.ndarray) -> np.ndarray:
+    """(B, H, W) code of each cell's input vector; a ValueError for an unknown one."""
+    cells = np.asarray(x, dtype=np.float32).transpose(0, 2, 3, 1)  # (B, H, W, C)
+    match = (cells[..., None, :] == inputs).all(-1)  # (B, H, W, codes)
+    if not match.any(-1).all():
+        raise ValueError("an input vector the rule has no code for")
+    return match.argmax(-1)
+
+
+def _states(net: DiscreteFilter, x: torch.Tensor, iterations: int) -> list[np.ndarray]:
+    """The symbol of every cell after 0..iterations steps."""
+    with torch.no_grad():
+        state, recalled = net.initial_state(x), net.recall(x)
+        out = [state.argmax(1).numpy()]
+        for _ in range(iterations):
+            state = net.step(state, recalled)
+            out.append(state.argmax(1).numpy())
+    return out
+
+
+def _next_symbol(net: DiscreteFilter, states: np.ndarray, codes: np.ndarray, inputs) -> np.ndarray:
+    """The network's next state for (n, 9) neighbourhoods of states and input codes
+    (-1: beyond the grid, a zero state and a zero input)."""
+    k, n = net.symbols, len(states)
+    one_hot = np.zeros((n, k, 3, 3), dtype=np.float32)
+    vec = np.zeros((n, inputs.shape[1], 3, 3), dtype=np.float32)
+    for j in range(9):
+        r, c = divmod(j, 3)
+        inside = states[:, j] >= 0
+        one_hot[inside, states[inside, j], r, c] = 1.0
+        vec[inside, :, r, c] = inputs[codes[inside, j]]
+    with torch.no_grad():
+        state, x = torch.as_tensor(one_hot), torch.as_tensor(vec)
+        hidden = torch.relu(
+            torch.nn.functional.conv2d(state, net.state_conv.weight)
+            + torch.nn.functional.conv2d(x, net.input_conv.weight, net.input_conv.bias)
+        )
+        return net.mix(hidden).argmax(1)[:, 0, 0].numpy()
+
+
+def _neighbourhoods(grid: np.ndarray) -> np.ndarray:
+    """(B, H, W) -> (B*H*W, 9) values of every 3x3 neighbourhood, -1 beyond the grid."""
+    padded = np.pad(grid, ((0, 0), (1, 1), (1, 1)), constant_values=-1)
+    H, W = grid.shape[1:]
+    return np.stack(
+        [padded[:, r : r + H, c : c + W] for r in range(3) for c in range(3)], -1
+    ).reshape(-1, 9)
+
+
+def extract(learner, xs: list, complete_one_row: bool = True) -> Rule:
+    """The rule of a fitted learner with a DiscreteFilter, from runs on the inputs `xs`
+    (a list of (B, C, H, W) batches, any sizes; each run for the task's budget)."""
+    check_is_fitted(learner)
+    net = learner.net_
+    if not isinstance(net, DiscreteFilter):
+        raise ValueError("extract needs a learner trained with a finite state (--symbols k)")
+    xs = [learner.task_.check_inputs(x)[0] for x in xs]
+    inputs = np.unique(
+        np.concatenate([x.permute(0, 2, 3, 1).reshape(-1, x.shape[1]).numpy() for x in xs]), axis=0
+    )
+    seen = set()
+    one_row = all(x.shape[2] == 1 for x in xs)
+    for x in xs:
+        codes = _neighbourhoods(input_codes(x, inputs))
+        for grid in _states(net, x, learner.iterations_for(x)):
+            seen.update(map(tuple, np.concatenate([_neighbourhoods(grid), codes], 1).tolist()))
+    rows = np.array(sorted(seen), dtype=np.int64)
+    if one_row and complete_one_row:  # every (W, C, E) triple, N and S beyond the grid
+        pairs = [(-1, -1)] + [(s, c) for s in range(net.symbols) for c in range(len(inputs))]
+        rows = []
+        for w, ce, e in itertools.product(pairs, pairs[1:], pairs):
+            states = [-1, -1, -1, w[0], ce[0], e[0], -1, -1, -1]
+            codes = [-1, -1, -1, w[1], ce[1], e[1], -1, -1, -1]
+            rows.append(states + codes)
+        rows = np.array(rows, dtype=np.int64)
+    nxt = _next_symbol(net, rows[:, :9], rows[:, 9:], inputs)
+    return _program(net, rows, nxt, inputs, learner.config_.task)
+
+
+def _program(net: DiscreteFilter, rows, nxt, inputs, task: str) -> Rule:
+    k = net.symbols
+    names = [BORDER] + [f"s{s}i{c}" for s in range(k) for c in range(len(inputs))]
+
+    def name(state: int, code: int) -> str:
+        return BORDER if state < 0 else f"s{state}i{code}"
+
+    varying = [j for j in range(9) if len({name(r[j], r[9 + j]) for r in rows}) > 1 or j == 4]
+    guards = []
+    for row, target in zip(rows.tolist(), nxt.tolist(), strict=True):
+        if target != row[4]:
+            when = {_POSITIONS[j]: name(row[j], row[9 + j]) for j in varying}
+            guards.append(Guard(when, name(target, row[13])))
+    with torch.no_grad():
+        eye = torch.eye(k)[:, :, None, None]
+        positive = (net.out(eye)[:, 0, 0, 0] > 0).numpy()
+    readout = {name(s, c): 1.0 for s in range(k) for c in range(len(inputs)) if positive[s]}
+    program = CellularProgram(names, BORDER, guards, readout, name=f"{task} rule (extracted)")
+    return Rule(program, inputs, task, k)

@@ -1,0 +1,134 @@
+"""Mazes in DeepThinking's format, the addition task, and their exact rules."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from turing_rcnn.compile import compile_program
+from turing_rcnn.trainable import Addition, Maze, get_algo_task, mazes
+
+
+@pytest.mark.parametrize("size, side", [(3, 12), (9, 24), (59, 124)])
+def test_generator_writes_the_peer_format(size, side):
+    rng = np.random.default_rng(size)
+    layouts, starts, ends, paths = mazes.generate(6, size, rng)
+    images, targets = mazes.render(layouts, starts, ends, paths)
+    assert images.shape == (6, 3, side, side) and targets.shape == (6, side, side)
+    assert mazes.pixels(size) == side
+    n = mazes.cells_per_side(size)
+    for img, target, lay, s, e, path in zip(
+        images, targets, layouts, starts, ends, paths, strict=True
+    ):
+        assert not img[:, 0].any() and not img[:, -1].any()  # black 1-pixel border
+        assert not img[:, :, 0].any() and not img[:, :, -1].any()
+        colours = {tuple(c) for c in img.reshape(3, -1).T.tolist()}
+        assert colours == {(0, 0, 0), (1, 1, 1), (0, 1, 0), (1, 0, 0)}
+        assert img[1, 1 + 2 * s[0], 1 + 2 * s[1]] == 1 and img[0, 1 + 2 * s[0], 1 + 2 * s[1]] == 0
+        assert img[0, 1 + 2 * e[0], 1 + 2 * e[1]] == 1 and img[1, 1 + 2 * e[0], 1 + 2 * e[1]] == 0
+        # a perfect maze: all n^2 cells open, joined by exactly n^2 - 1 open walls (a tree)
+        assert lay[1::2, 1::2].all() and lay.sum() == n * n + n * n - 1
+        assert tuple(s) != tuple(e)
+        assert np.array_equal(path, mazes.shortest_path(lay, tuple(s), tuple(e)))
+        assert np.array_equal(target, mazes.render(lay[None], s[None], e[None], path[None])[1][0])
+        dist = mazes.distances(lay, tuple(s))
+        assert path.sum() == dist[tuple(e)] + 1 and (dist[path] >= 0).all()
+
+
+def _a_shortest_path(lay, s, e, rng) -> np.ndarray:
+    """A random shortest path: entries v with d_s(v) + d_e(v) = d, walked from s."""
+    ds, de = mazes.distances(lay, s), mazes.distances(lay, e)
+    total, here, mask = ds[e], s, np.zeros(lay.shape, dtype=bool)
+    mask[s] = True
+    while here != e:
+        steps = [(here[0] + dr, here[1] + dc) for dr, dc in mazes._STEPS]
+        steps = [v for v in steps if ds[v] == ds[here] + 1 and ds[v] + de[v] == total]
+        here = steps[rng.integers(len(steps))]
+        mask[here] = True
+    return mask
+
+
+def test_the_checker_accepts_every_shortest_path_and_nothing_else():
+    rng = np.random.default_rng(0)
+    layouts, starts, ends, paths = mazes.generate(30, 11, rng, cycles=0.3)
+    images, targets = mazes.render(layouts, starts, ends, paths)
+    assert mazes.valid_shortest_paths(images, targets).all()
+    several = 0
+    for i, (lay, s, e) in enumerate(zip(layouts, starts, ends, strict=True)):
+        s, e = tuple(s), tuple(e)
+        found = {_a_shortest_path(lay, s, e, rng).tobytes() for _ in range(20)}
+        several += len(found) > 1
+        for path in found:
+            path = np.frombuffer(path, dtype=bool).reshape(lay.shape)
+            mask = mazes.render(lay[None], np.array([s]), np.array([e]), path[None])[1]
+            assert mazes.valid_shortest_paths(images[i : i + 1], mask)[0]
+        wrong = paths[i].copy()
+        wrong[s] = False  # the start left off
+        beside = np.zeros_like(paths[i])  # an open entry off the path, next to it
+        for dr, dc in mazes._STEPS:
+            beside |= np.roll(paths[i], (dr, dc), axis=(0, 1))
+        extra = np.argwhere(beside & (lay == 1) & ~paths[i])
+        detour = paths[i].copy()
+        detour[tuple(extra[0])] = True  # connected, but one entry too many
+        half = mazes.render(lay[None], np.array([s]), np.array([e]), paths[i][None])[1].copy()
+        half[0, 1 + 2 * s[0], 1 + 2 * s[1]] = 0  # one pixel of a block
+        for bad in (wrong, detour):
+            mask = mazes.render(lay[None], np.array([s]), np.array([e]), bad[None])[1]
+            assert not mazes.valid_shortest_paths(images[i : i + 1], mask)[0]
+        assert not mazes.valid_shortest_paths(images[i : i + 1], half)[0]
+    assert several >= 5  # the cycles give several shortest paths, all accepted
+
+
+def test_peer_arrays_round_trip_and_clear_errors(tmp_path):
+    rng = np.random.default_rng(1)
+    images, targets = mazes.render(*mazes.generate(5, 9, rng))
+    mazes.save_peer(str(tmp_path), images, targets)
+    x, y = mazes.load_peer(str(tmp_path))
+    assert np.array_equal(x, images) and np.array_equal(y[:, 0], targets)
+    cells, cell_targets = Maze.from_pixels(x, y)
+    assert np.array_equal(Maze.to_pixels(cell_targets), y)  # the entry grid loses nothing
+    with pytest.raises(ValueError, match="no such file"):
+        mazes.load_peer(str(tmp_path / "elsewhere"))
+    bad = images.copy()
+    bad[0, :, 1, 1] = 0.5 - bad[0, :, 1, 1]  # one pixel off its block
+    with pytest.raises(ValueError, match="uniform 2 x 2"):
+        mazes.layout_of(bad)
+    with pytest.raises(ValueError, match=r"\(N, 3, P, P\)"):
+        mazes.layout_of(images[:, :2])
+    with pytest.raises(ValueError, match="odd"):
+        mazes.cells_per_side(10)
+    np.save(tmp_path / "solutions.npy", targets[:, :5])
+    with pytest.raises(ValueError, match="solutions.npy must be"):
+        mazes.load_peer(str(tmp_path))
+
+
+@settings(max_examples=20, deadline=None)
+@given(size=st.sampled_from([3, 5, 9, 13]), seed=st.integers(0, 2**31))
+def test_dead_end_filling_compiled_finds_the_path(size, seed):
+    task = Maze()
+    x, y = task.sample(4, size, np.random.default_rng(seed))
+    compiled = compile_program(task.program())
+    grid = compiled.run(task.to_symbols(x), task.iterations(size))
+    assert np.array_equal(task.from_symbols(grid), y.numpy())
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(2, 40), seed=st.integers(0, 2**31))
+def test_addition_targets_and_compiled_rule_are_exact(n, seed):
+    task = Addition()
+    x, y = task.sample(6, n, np.random.default_rng(seed))
+    bits = lambda c: (x[:, c, 0].numpy() > 0).astype(int)  # noqa: E731
+    for a, b, target in zip(bits(0), bits(1), y[:, 0, 0].numpy(), strict=True):
+        value = sum(int(v) << i for i, v in enumerate(a)) + sum(
+            int(v) << i for i, v in enumerate(b)
+        )
+        assert [int(t) for t in target] == [(value >> i) & 1 for i in range(n + 1)]
+    compiled = compile_program(task.program())
+    assert np.array_equal(task.from_symbols(compiled.run(task.to_symbols(x), n + 1)), y.numpy())
+    early = compiled.run(task.to_symbols(x), n)  # one step short: the last carry unknown
+    assert np.isin(early[:, 0, -1], range(1, 5)).all()
+
+
+def test_task_names():
+    assert get_algo_task("maze-cycles").cycles == 0.1 and get_algo_task("maze").cycles == 0
+    assert get_algo_task("maze-cycles").program() is None
