@@ -11,6 +11,7 @@ convolution on the first test points of the same fitted network (== and seconds 
 point). The log-log slope of time against d. Writes bench/results/scale.json and .png.
 
     python bench/bench_scale.py --d 16 32 64 128 256 --points 1000 [--seeds 0 1 2]
+    python bench/bench_scale.py --d 128 256 --device cuda --out scale_cuda   # on a GPU
 """
 
 from __future__ import annotations
@@ -25,15 +26,17 @@ import numpy as np
 from _common import RESULTS, peak_mb, write_json
 
 
-def one(d: int, seed: int, points: int, dense_points: int, threads: int) -> dict:
+def one(d: int, seed: int, points: int, dense_points: int, threads: int, device: str) -> dict:
     """One run, in this process."""
     import torch
 
     from turing_rcnn import GaussianElimination, ParityTask, RCNNLearner
 
     torch.set_num_threads(threads)
+    torch.backends.cuda.matmul.allow_tf32 = False  # fp32 on a GPU: exact products
+    torch.backends.cudnn.allow_tf32 = False
     data = ParityTask(d).make(d + 10, n_test=points, seed=seed)
-    model = RCNNLearner("gauss")
+    model = RCNNLearner("gauss", device=device)
     start = time.perf_counter()
     model.fit(data.X_train, data.y_train)
     fit = time.perf_counter() - start
@@ -52,6 +55,7 @@ def one(d: int, seed: int, points: int, dense_points: int, threads: int) -> dict
         "seed": seed,
         "points": points,
         "threads": threads,
+        "device": torch.cuda.get_device_name() if device.startswith("cuda") else "cpu",
         "layers": model.layers_,
         "cells": cells,
         "fit_seconds": fit,
@@ -65,6 +69,7 @@ def one(d: int, seed: int, points: int, dense_points: int, threads: int) -> dict
         "patches_through_the_patch_net": memo.evaluated,
         "patches_during_fit": fit_patches,
         "peak_rss_mb": peak_mb(),
+        "peak_gpu_mb": torch.cuda.max_memory_allocated() / 2**20 if device != "cpu" else 0.0,
         "memorisation_exact": model.memorisation_exact_,
         "agreement": float(np.mean(pred == ge)),
         "rcnn_error": float(np.mean(pred != data.y_test)),
@@ -127,10 +132,12 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=1000)
     parser.add_argument("--dense-points", type=int, default=0, help="dense baseline points")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (fp32, TF32 off)")
+    parser.add_argument("--out", default="scale", help="results name (.json, .png)")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        row = one(args.d[0], args.seeds[0], args.points, args.dense_points, args.threads)
+        row = one(args.d[0], args.seeds[0], args.points, args.dense_points, args.threads, args.device)
         print(json.dumps(row))
         return
     rows = []
@@ -148,13 +155,15 @@ def main() -> None:
                 str(args.points),
                 "--threads",
                 str(args.threads),
+                "--device",
+                args.device,
                 "--dense-points",
                 str(args.dense_points if d <= 64 else 0),
             ]
             out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
             rows.append(json.loads(out.strip().splitlines()[-1]))
             print(json.dumps(rows[-1]))
-    big = [r for r in rows if r["d"] >= 32]
+    big = [r for r in rows if r["d"] >= 32] or rows
     summary = {
         "slope_total_seconds_vs_d": slope(big, lambda r: r["fit_seconds"] + r["predict_seconds"]),
         "slope_predict_lookups_vs_d": slope(big, lambda r: r["predict_lookups"]),
@@ -162,8 +171,8 @@ def main() -> None:
         "slope_ge_seconds_vs_d": slope(big, lambda r: r["ge_seconds"]),
     }
     print(summary)
-    write_json("scale.json", {"rows": rows, "summary": summary})
-    plot(rows, RESULTS / "scale.png")
+    write_json(f"{args.out}.json", {"rows": rows, "summary": summary})
+    plot(rows, RESULTS / f"{args.out}.png")
 
 
 if __name__ == "__main__":

@@ -119,7 +119,9 @@ def test_fit_keeps_the_weights_that_did_best_on_validation(tiny):
     cfg = learner.config
     rng = np.random.default_rng(cfg.seed)  # fit draws its validation sets first
     x_val, y_val = learner.task_.sample(cfg.val_size, cfg.train_size, rng)
-    x_long, y_long = learner.task_.sample(cfg.val_size // 5, 2 * cfg.train_size, rng)
+    x_long, y_long = learner.task_.sample(
+        cfg.val_size // 5, learner.task_.larger(cfg.train_size), rng
+    )
     h = learner.history_
     best = max(a + b for a, b in zip(h.val_accuracy, h.val_accuracy_long, strict=True))
     assert learner.score(x_val, y_val) + learner.score(x_long, y_long) == best

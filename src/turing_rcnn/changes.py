@@ -186,9 +186,14 @@ class Grid:
         return cells[:, None] + self.offsets[None, :]
 
     def dilate(self, cells: torch.Tensor) -> torch.Tensor:
-        """The sorted inside cells within one step of `cells` (a dense mark, no sort)."""
+        """The sorted inside cells within one step of `cells`: a dense mark when many
+        cells changed, a sort of the few neighbours otherwise (cost ~ the changes)."""
+        around = self.neighbours(cells).flatten()
+        if 64 * len(around) < self.size:
+            around = torch.unique(around)
+            return around[self.inside[around]]
         mark = torch.zeros(self.size, dtype=torch.bool, device=cells.device)
-        mark[self.neighbours(cells).flatten()] = True
+        mark[around] = True
         return torch.nonzero(mark & self.inside).flatten()
 
     def near_varied(self) -> torch.Tensor:
@@ -226,13 +231,14 @@ def run(memo: Memo, grid: Grid, layers: int, log: list | None = None) -> None:
     memo.lookups (one per cell with a uniform patch, one per input otherwise). `log`:
     if a list, gets (changed cells, their old indices) per layer (one input only)."""
     changed = torch.nonzero(grid.inside).flatten()  # layer 0: everything is new
+    near = grid.near_varied()  # recomputed only when a cell's uniformity changes
     for _ in range(layers):
         if len(changed) == 0:
             if log is not None:
                 log.append(None)
             continue
         active = grid.dilate(changed)
-        varied = grid.near_varied()[active]
+        varied = near[active]
         a_uni, a_var = active[~varied], active[varied]
         out_u = memo.outputs(keys_of(grid.uni[grid.neighbours(a_uni)]))  # uint8 indices
         out_v = None
@@ -253,7 +259,9 @@ def run(memo: Memo, grid: Grid, layers: int, log: list | None = None) -> None:
             same = (out_v == out_v[:1]).all(0)
             grid.var[:, a_var] = out_v
             grid.uni[a_var] = out_v[0]
-            grid.uniform[a_var] = same
+            if not torch.equal(grid.uniform[a_var], same):
+                grid.uniform[a_var] = same
+                near = grid.near_varied()
             changed = torch.cat([changed, a_var[moved_v]])
 
 

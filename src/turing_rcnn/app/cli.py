@@ -52,6 +52,12 @@ COMMANDS = {
         jobs.train_algo,
         "train a small recurrent filter on a task; test it on larger inputs",
     ),
+    "extract": Command(
+        jobs.ExtractConfig, jobs.extract_rule, "read the rule off a trained finite-state filter"
+    ),
+    "verify": Command(
+        jobs.VerifyConfig, jobs.verify_rule, "verify a rule: exhaustive, random, fixed point"
+    ),
     "search": Command(
         jobs.SearchJobConfig,
         jobs.run_search,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from .. import pretrained
 from ..algorithm1 import DTYPES, RCNNLearner, compiled_frame
 from ..compile import compile_program
 from ..model import EVALUATIONS
@@ -243,7 +244,7 @@ class TrainAlgoConfig:
         None, "also test on a folder with the peer's inputs.npy, solutions.npy"
     )
     out: str | None = option(None, "a new folder for model.pt, training.png and report.json")
-    load: str | None = option(None, "test this saved model.pt instead of training")
+    load: str | None = option(None, "test a saved model.pt (or a shipped filter's name)")
 
 
 def train_algo(config: TrainAlgoConfig, progress: bool = True) -> dict:
@@ -258,9 +259,8 @@ def train_algo(config: TrainAlgoConfig, progress: bool = True) -> dict:
     files = {n: os.path.join(out or "", n) for n in ("model.pt", "training.png", "report.json")}
     if out:
         refuse_existing(*files.values())
-    if config.load and not os.path.isfile(config.load):
-        raise ValueError(f"--load {config.load}: no such file")
-    model = AlgorithmLearner.load(config.load, progress) if config.load else None
+    load = pretrained.resolve(config.load, "filter") if config.load else None
+    model = AlgorithmLearner.load(load, progress) if load else None
     cfg = model.config_ if model else config.algo
     task = get_algo_task(cfg.task)
     task.check_size(config.test_size)
@@ -302,6 +302,65 @@ def train_algo(config: TrainAlgoConfig, progress: bool = True) -> dict:
         with open(files["report.json"], "w") as f:
             json.dump(report, f, indent=2)
     return report
+
+
+@dataclass
+class ExtractConfig:
+    load: str = option(help="a trained filter with a finite state: model.pt or a shipped name")
+    out: str = option(help="where to write the rule (a new .json file)")
+    count: int = option(200, "inputs of the training size and of twice it to read the table on")
+    seed: int = option(0, "seeds those inputs")
+
+
+def extract_rule(config: ExtractConfig, progress: bool = False) -> dict:
+    """Read the rule off a trained finite-state filter and write it as JSON."""
+    from ..trainable import AlgorithmLearner
+    from ..trainable.extract import extract
+
+    if not config.out.endswith(".json"):
+        raise ValueError(f"--out must end in .json, got {config.out!r}")
+    refuse_existing(config.out)
+    need_folder(config.out)
+    model = AlgorithmLearner.load(pretrained.resolve(config.load, "filter"), progress)
+    rng, size = np.random.default_rng(config.seed), model.config_.train_size
+    xs = [model.task_.sample(config.count, s, rng)[0] for s in (size, model.task_.larger(size))]
+    start = time.perf_counter()
+    rule = extract(model, xs)
+    rule.save(config.out)
+    compiled = compile_program(rule.program)
+    return {
+        "rule": config.out,
+        "task": rule.task,
+        "states": rule.states,
+        "symbols": len(rule.program.symbols),
+        "table_entries": len(rule.program.guards),
+        "parameters": compiled.parameter_count,
+        "seconds": round(time.perf_counter() - start, 2),
+    }
+
+
+@dataclass
+class VerifyConfig:
+    rule: str = option(help="a rule .json file or a shipped rule's name", positional=True)
+    task: str | None = option(None, "the task it must solve (default: the rule's own)")
+    seed: int = option(0, "seeds the random inputs")
+    quick: bool = option(False, "smaller random inputs (10^4 bits, size-59 mazes, ...)")
+
+
+def verify_rule(config: VerifyConfig, progress: bool = True) -> dict:
+    """Run every verification check (trainable/verify.py); `exact` is true only when all pass."""
+    from ..trainable.extract import Rule
+    from ..trainable.verify import verify
+
+    rule = Rule.load(pretrained.resolve(config.rule, "rule"))
+    if config.task and config.task != rule.task:
+        raise ValueError(f"the rule solves {rule.task!r}, not {config.task!r}")
+    show = (
+        (lambda c: print(c["inputs"], "passed" if c["passed"] else "FAILED", flush=True))
+        if progress
+        else None
+    )
+    return verify(rule, seed=config.seed, quick=config.quick, progress=show)
 
 
 @dataclass

@@ -169,13 +169,7 @@ def extract(learner, xs: list, complete_one_row: bool = True) -> Rule:
     inputs = np.unique(
         np.concatenate([x.permute(0, 2, 3, 1).reshape(-1, x.shape[1]).numpy() for x in xs]), axis=0
     )
-    seen = set()
     one_row = all(x.shape[2] == 1 for x in xs)
-    for x in xs:
-        codes = _neighbourhoods(input_codes(x, inputs))
-        for grid in _states(net, x, learner.iterations_for(x)):
-            seen.update(map(tuple, np.concatenate([_neighbourhoods(grid), codes], 1).tolist()))
-    rows = np.array(sorted(seen), dtype=np.int64)
     if one_row and complete_one_row:  # every (W, C, E) triple, N and S beyond the grid
         pairs = [(-1, -1)] + [(s, c) for s in range(net.symbols) for c in range(len(inputs))]
         rows = []
@@ -184,6 +178,16 @@ def extract(learner, xs: list, complete_one_row: bool = True) -> Rule:
             codes = [-1, -1, -1, w[1], ce[1], e[1], -1, -1, -1]
             rows.append(states + codes)
         rows = np.array(rows, dtype=np.int64)
+    else:  # every neighbourhood met, as one int64 key: 9 digits of (state, code)
+        base = (net.symbols + 1) * (len(inputs) + 1)
+        keys = np.zeros(0, dtype=np.int64)
+        for x in xs:
+            codes = _neighbourhoods(input_codes(x, inputs)) + 1
+            for grid in _states(net, x, learner.iterations_for(x)):
+                digits = (_neighbourhoods(grid) + 1) * (len(inputs) + 1) + codes
+                keys = np.union1d(keys, np.unique(digits @ (base ** np.arange(8, -1, -1))))
+        digits = (keys[:, None] // base ** np.arange(8, -1, -1)) % base
+        rows = np.concatenate([digits // (len(inputs) + 1) - 1, digits % (len(inputs) + 1) - 1], 1)
     nxt = _next_symbol(net, rows[:, :9], rows[:, 9:], inputs)
     return _program(net, rows, nxt, inputs, learner.config_.task)
 

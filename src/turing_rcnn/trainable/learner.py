@@ -117,7 +117,7 @@ class AlgorithmLearner(BaseEstimator):
             size = cfg.train_size
             val = [
                 task.sample(cfg.val_size, size, rng),
-                task.sample(cfg.val_size // 5, 2 * size, rng),
+                task.sample(cfg.val_size // 5, task.larger(size), rng),
             ]
 
             def draw():

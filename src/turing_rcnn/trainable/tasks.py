@@ -85,6 +85,10 @@ class AlgoTask:
         """The budget training runs (default: the same as `iterations`)."""
         return self.iterations(size)
 
+    def larger(self, size: int) -> int:
+        """About twice the size (the second validation set during training)."""
+        return 2 * size
+
     def sample(self, batch: int, size: int, rng: np.random.Generator):
         """(inputs (B, 3, H, W) float32 tensor, targets (B, 1, H, W) float32 tensor)."""
         raise NotImplementedError
@@ -269,6 +273,9 @@ class Maze(AlgoTask):
         size = super().check_size(size)
         mazes.cells_per_side(size)  # odd
         return size
+
+    def larger(self, size: int) -> int:
+        return 2 * size + 1  # maze sizes are odd
 
     def iterations(self, size: int) -> int:
         """Enough for dead-end filling of any maze this size: every open entry."""

@@ -1,0 +1,102 @@
+"""The same code on a GPU: exactness first, then the timings (run where CUDA exists).
+
+1. Exactness on CUDA (fp32, TF32 off): RCNN(gauss) fitted by Algorithm 1 on the GPU
+   has W == the CPU fit's W, and predictions on every one of the 2^d points == the
+   CPU's == GaussianElimination's (d = 8, 10, 12; consistent and noisy data); the
+   change-driven evaluation == the dense convolution on the GPU (outputs and W).
+2. Timings: bench_scale's end-to-end run (fit + 1 000 predictions) on the GPU and,
+   in the same process tree, on the host's CPU (one thread), for the d given.
+Writes bench/results/cuda.json.
+
+    python bench/bench_cuda.py [--d 64 128 256] [--budget 400]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from _common import write_json
+
+from turing_rcnn import GaussianElimination, ParityTask, RCNNLearner
+
+HERE = Path(__file__).resolve().parent
+
+
+def exactness(ds=(8, 10, 12), device: str = "cuda") -> list[dict]:
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    rows = []
+    for d, noise in itertools.product(ds, (0.0, 0.1)):
+        data = ParityTask(d, noise=noise).make(d + 10, n_test=4, seed=d)
+        points = np.array(list(itertools.product([-1.0, 1.0], repeat=d)))
+        cpu = RCNNLearner("gauss").fit(data.X_train, data.y_train)
+        start = time.perf_counter()
+        gpu = RCNNLearner("gauss", device=device).fit(data.X_train, data.y_train)
+        fit = time.perf_counter() - start
+        start = time.perf_counter()
+        gpu_out = gpu.decision_function(points)
+        predict = time.perf_counter() - start
+        ge = GaussianElimination().fit(data.X_train, data.y_train).predict(points)
+        dense = RCNNLearner("gauss", device=device, evaluation="dense")
+        dense.fit(data.X_train, data.y_train)
+        few = points[:: max(1, len(points) // 64)]
+        rows.append({
+            "d": d,
+            "noise": noise,
+            "W_equal_cpu": bool(torch.equal(gpu.net_.memory.cpu(), cpu.net_.memory)),
+            "W_equal_dense_on_gpu": bool(torch.equal(gpu.net_.memory, dense.net_.memory)),
+            "outputs_equal_cpu": bool(np.array_equal(gpu_out, cpu.decision_function(points))),
+            "dense_outputs_equal": bool(
+                np.array_equal(dense.decision_function(few), gpu.decision_function(few))
+            ),
+            "predictions_equal_ge": bool(np.array_equal(gpu.predict(points), ge)),
+            "points": len(points),
+            "gpu_fit_seconds": round(fit, 2),
+            "gpu_predict_seconds": round(predict, 2),
+        })
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def timing(d: int, device: str, threads: int, limit: float) -> dict:
+    argv = [sys.executable, str(HERE / "bench_scale.py"), "--one", "--d", str(d)]
+    argv += ["--points", "1000", "--device", device, "--threads", str(threads)]
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=limit, check=True)
+    except subprocess.TimeoutExpired:
+        return {"d": d, "device": device, "timed_out_after_seconds": limit}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--d", type=int, nargs="+", default=[64, 128, 256])
+    parser.add_argument("--budget", type=float, default=400, help="seconds for the timings")
+    parser.add_argument("--cpu-up-to", type=int, default=64, help="CPU baseline for d <= this")
+    args = parser.parse_args()
+    if not torch.cuda.is_available():
+        raise SystemExit("bench_cuda: no CUDA device here")
+    out = {"gpu": torch.cuda.get_device_name(), "exactness": exactness(), "timing": []}
+    write_json("cuda.json", out)
+    end = time.perf_counter() + args.budget
+    for d in args.d:
+        for device in ("cuda", "cpu") if d <= args.cpu_up_to else ("cuda",):
+            left = end - time.perf_counter()
+            if left < 10:
+                out["timing"].append({"d": d, "device": device, "skipped": "budget spent"})
+                continue
+            out["timing"].append(timing(d, device, 1, left))
+            print(json.dumps(out["timing"][-1]), flush=True)
+            write_json("cuda.json", out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""From trained finite-state filters to verified rules, 3 seeds per task (CPU).
+
+For each task and seed: train a DiscreteFilter (k symbols per cell) with the usual
+progressive training, read its rule off (extract.py), compile it, and verify it
+(verify.py: exhaustive small inputs, random inputs at the largest sizes, fixed
+point, and for 1-row rules the every-length argument). One CPU thread. Per seed:
+k, training steps and seconds, accuracy of the network, table entries, compiled
+parameters, each check's inputs and result, seconds. The trained filter and the rule
+of each seed go to bench/results/rules/; the first verified seed of each task is what
+the package ships (pretrained/). Writes bench/results/rules.json.
+
+    python bench/bench_rules.py [--tasks prefix-parity addition flood-fill] [--seeds 0 1 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from _common import RESULTS, write_json
+
+from turing_rcnn.trainable import AlgoConfig, AlgorithmLearner
+from turing_rcnn.trainable.extract import extract
+from turing_rcnn.trainable.verify import exhaustive, verify
+
+SETUP = {  # the training of each task (k symbols, size, steps, learning rate)
+    "prefix-parity": dict(symbols=3, train_size=16, max_steps=1500, lr=3e-3),
+    "addition": dict(symbols=3, train_size=16, max_steps=1500, lr=3e-3),
+    "flood-fill": dict(symbols=2, train_size=5, max_steps=3000, lr=3e-3),
+}
+COVERAGE = {"flood-fill": (16, 32, 64)}  # 2-D: more sizes to read the table on
+SHIPPED = Path(__file__).resolve().parents[1] / "src" / "turing_rcnn" / "pretrained"
+
+
+def run(task: str, seed: int, setup: dict, minutes: float) -> dict:
+    cfg = AlgoConfig(task=task, seed=seed, max_minutes=minutes, eval_every=100, **setup)
+    learner = AlgorithmLearner(cfg, progress=False)
+    start = time.perf_counter()
+    learner.fit()
+    row = {
+        "task": task,
+        "seed": seed,
+        "symbols": cfg.symbols,
+        "hidden": cfg.hidden,
+        "parameters": learner.net_.parameter_count,
+        "steps": learner.steps_,
+        "train_seconds": round(time.perf_counter() - start, 1),
+    }
+    rng = np.random.default_rng(1000 + seed)
+    x, y = learner.task_.sample(200, learner.task_.larger(cfg.train_size), rng)
+    row["network_accuracy_2x"] = learner.score(x, y)
+    folder = RESULTS / "rules"
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{task}-{seed}-k{cfg.symbols}"
+    learner.save(str(folder / f"{stem}.pt"))
+    start = time.perf_counter()
+    sizes = (cfg.train_size, learner.task_.larger(cfg.train_size), *COVERAGE.get(task, ()))
+    xs = [learner.task_.sample(200, s, rng)[0] for s in sizes]
+    if task in COVERAGE:  # and every small input: the exhaustive check's neighbourhoods
+        xs += [learner.task_.check_inputs(b[1])[0] for b in exhaustive(learner.task_)]
+    rule = extract(learner, xs)
+    row["extract_seconds"] = round(time.perf_counter() - start, 1)
+    rule.save(str(folder / f"{stem}.json"))
+    report = verify(rule, seed=seed)
+    row |= {
+        "table_entries": report["table_entries"],
+        "rule_symbols": report["symbols"],
+        "compiled_parameters": report["parameters"],
+        "exact": report["exact"],
+        "verify_seconds": report["seconds"],
+    }
+    row["checks"] = report["checks"]
+    if "fixed_points" in report:
+        row["fixed_points"] = report["fixed_points"]
+        row["proved_every_length"] = report["proved_every_length"]
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", nargs="+", default=list(SETUP))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--minutes", type=float, default=15.0, help="training budget per seed")
+    parser.add_argument("--symbols", type=int, help="k for every task (default: SETUP's)")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    path = RESULTS / "rules.json"
+    rows = json.loads(path.read_text())["rows"] if path.exists() else []
+    for task in args.tasks:
+        for seed in args.seeds:
+            setup = SETUP[task] | ({"symbols": args.symbols} if args.symbols else {})
+            key = (task, seed, setup["symbols"])
+            rows = [r for r in rows if (r["task"], r["seed"], r["symbols"]) != key]
+            rows.append(run(task, seed, setup, args.minutes))
+            print(json.dumps({k: v for k, v in rows[-1].items() if k != "checks"}), flush=True)
+            write_json("rules.json", {"rows": rows, "setup": SETUP})
+        k = SETUP[task]["symbols"]  # ship the setup's k only
+        verified = [r for r in rows if r["task"] == task and r["symbols"] == k and r["exact"]]
+        if verified:  # ship the first verified seed's filter and rule
+            best = min(verified, key=lambda r: r["seed"])
+            for kind, ending in (("filters", ".pt"), ("rules", ".json")):
+                (SHIPPED / kind).mkdir(parents=True, exist_ok=True)
+                shutil.copy(
+                    RESULTS / "rules" / f"{task}-{best['seed']}-k{k}{ending}",
+                    SHIPPED / kind / f"{task}{ending}",
+                )
+
+
+if __name__ == "__main__":
+    main()

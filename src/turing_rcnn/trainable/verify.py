@@ -1,0 +1,266 @@
+"""Verify a rule against its task's reference, compiled into an exact RCNN filter.
+
+Every check runs the rule as compile.py compiles it, in model.RCNN with the
+change-driven evaluation (== the dense convolution, tests), and compares the answers
+with the task's reference:
+
+(a) exhaustive: every input up to a small size (all bit strings of 2..16 bits for
+    prefix parity, all pairs of 2..8-bit numbers for addition, every grid of side 3
+    for flood fill, every perfect maze of size 3 and 5 with every start and end);
+(b) random inputs at the largest sizes (10^4-bit strings and sums, 256 x 256 grids,
+    size-801 mazes; a learned rule may flip every cell ahead of its wave at every
+    layer, so its cost grows as n^2: 10^5 bits would be 10^10 cell updates);
+(c) convergence: on every input of (a) and (b), one more layer after the budget
+    changes no cell: the answer is read at a fixed point;
+(d) for rules on 1-row grids, whether every fixed point is right, whatever the length:
+    a fixed point of a radius-1 rule is a path in the finite graph of adjacent symbol
+    pairs (a, b) -> (b, c) with rule(a, b, c) = b, from the left border to the right;
+    walking that graph in product with the task's automaton (the running parity; the
+    carry) checks every such path's answers. If none is wrong, the answer read at a
+    fixed point (check (c)) is right for EVERY length: `proved_every_length`. It is a
+    sufficient argument, not a necessary one: a rule that never revisits a settled cell
+    (the hand-written prefix-parity rule) has wrong fixed points that no run reaches,
+    and (d) reports them rather than guess.
+The report's `exact` is true only when every check (a), (b), (c) passed;
+`proved_every_length` is (d).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import numpy as np
+import torch
+
+from ..compile import compile_program
+from . import mazes
+from .extract import Rule
+from .tasks import Addition, AlgoTask, FloodFill, Maze, PrefixParity, get_algo_task
+
+
+def run_rule(compiled, rule: Rule, x: torch.Tensor, layers: int) -> tuple[np.ndarray, bool]:
+    """The rule's answers (B, 1, H, W) after `layers` layers in the RCNN, and whether
+    one more layer leaves every cell as it is (a fixed point).
+
+    1-row inputs run as the rows of ONE grid, every other row the border: each row
+    sees the border above and below, exactly as alone, and the change-driven
+    evaluation's cost per layer then follows the few cells that change."""
+    initial = rule.initial(x)  # (B, H, W)
+    one_row = initial.shape[1] == 1 and len(initial) > 1
+    if one_row:
+        border = rule.program.index[rule.program.border]
+        stacked = np.full((2 * len(initial) - 1, initial.shape[2]), border)
+        stacked[::2] = initial[:, 0]
+        initial = stacked[None]
+    net = compiled.network(layers=max(layers, 1))
+    with torch.no_grad():
+        grid = net.run_body(compiled.encode(initial), layers, evaluation="changes")
+        again = net.run_body(grid, 1, evaluation="changes")
+    final = compiled.decode(grid[:, 0])
+    if one_row:
+        final = final[0, ::2, None]
+    return rule.answers(final), bool(torch.equal(grid, again))
+
+
+def _bits(n: int) -> np.ndarray:
+    return np.array(list(itertools.product([0, 1], repeat=n)), dtype=np.int64)
+
+
+def exhaustive(task: AlgoTask):
+    """(name, inputs, targets) batches of every small input of the task."""
+    if isinstance(task, PrefixParity):
+        for n in range(2, 17):
+            bits = _bits(n)
+            x = np.stack([2.0 * bits - 1, np.zeros_like(bits), np.ones_like(bits)], 1)[:, :, None]
+            yield f"all {n}-bit strings", x, task.reference(bits)[:, None, None]
+    elif isinstance(task, Addition):
+        for n in range(2, 9):
+            pairs = _bits(2 * n)
+            a, b = (np.pad(p, ((0, 0), (0, 1))) for p in (pairs[:, :n], pairs[:, n:]))
+            x = np.stack([2.0 * a - 1, 2.0 * b - 1, np.ones_like(a)], 1)[:, :, None]
+            yield f"all pairs of {n}-bit numbers", x, task.reference(a, b)[:, None, None]
+    elif isinstance(task, FloodFill):
+        walls = _bits(9).reshape(-1, 3, 3).astype(bool)
+        xs, ys = [], []
+        for cell in range(9):
+            source = np.zeros((len(walls), 3, 3), dtype=bool)
+            source[:, cell // 3, cell % 3] = True
+            w = walls & ~source
+            xs.append(np.stack([np.where(w, -1.0, 1.0), source, np.ones_like(w)], 1))
+            ys.append(task.reference(w, source)[:, None])
+        yield "every 3 x 3 grid and source", np.concatenate(xs), np.concatenate(ys)
+    elif isinstance(task, Maze) and not task.cycles:
+        for size in (3, 5):
+            yield f"every perfect maze of size {size}, every start and end", *_all_mazes(size)
+    else:
+        raise ValueError(f"no exhaustive check for task {task.name!r}")
+
+
+def _all_mazes(size: int):
+    """Every perfect maze of this size (every spanning tree of the cell grid) with
+    every ordered pair of distinct start and end cells, as entry-grid tensors."""
+    n = mazes.cells_per_side(size)
+    edges = [((r, c), (r, c + 1)) for r in range(n) for c in range(n - 1)]
+    edges += [((r, c), (r + 1, c)) for r in range(n - 1) for c in range(n)]
+    layouts = []
+    for chosen in itertools.combinations(edges, n * n - 1):
+        lay = np.zeros((2 * n + 1, 2 * n + 1), dtype=np.uint8)
+        lay[1::2, 1::2] = 1
+        for (r, c), (r2, c2) in chosen:
+            lay[1 + r + r2, 1 + c + c2] = 1
+        if (mazes.distances(lay, (1, 1)) >= 0).sum() == lay.sum():  # connected: a tree
+            layouts.append(lay)
+    cells = [(1 + 2 * r, 1 + 2 * c) for r in range(n) for c in range(n)]
+    items = [(lay, s, e) for lay in layouts for s in cells for e in cells if s != e]
+    lays = np.stack([i[0] for i in items])
+    starts, ends = np.array([i[1] for i in items]), np.array([i[2] for i in items])
+    paths = np.stack([mazes.shortest_path(lay, s, e) for lay, s, e in items])
+    return Maze.cells(lays, starts, ends, paths)
+
+
+LARGE = {
+    "prefix-parity": (10, 10_000),
+    "addition": (20, 10_000),
+    "flood-fill": (10, 256),
+    "maze": (20, 801),
+}
+QUICK = {
+    "prefix-parity": (10, 2_000),
+    "addition": (10, 1_000),
+    "flood-fill": (10, 32),
+    "maze": (10, 59),
+}
+
+
+def random_large(task: AlgoTask, rng: np.random.Generator, sizes):
+    """(name, inputs, targets) of random inputs at the largest sizes."""
+    for count, size in sizes:
+        x, y = task.sample(count, size, rng)
+        yield f"{count} random inputs of size {size}", x.numpy(), y.numpy()
+
+
+def verify(rule: Rule, seed: int = 0, quick: bool = False, large=None, progress=None) -> dict:
+    """Run every check (see the module docstring); `quick`: smaller random inputs;
+    `large`: (count, size) of the random inputs instead."""
+    task = get_algo_task(rule.task)
+    kind = "maze" if isinstance(task, Maze) else task.name
+    if kind not in LARGE:
+        raise ValueError(f"no checks for task {task.name!r}")
+    large = large or (QUICK if quick else LARGE)[kind]
+    start = time.perf_counter()
+    compiled = compile_program(rule.program)
+    report = {
+        "rule": rule.program.name,
+        "task": rule.task,
+        "states": rule.states,
+        "symbols": len(rule.program.symbols),
+        "table_entries": len(rule.program.guards),
+        "parameters": compiled.parameter_count,
+        "checks": [],
+    }
+    rng = np.random.default_rng(seed)
+    batches = [("a", *b) for b in exhaustive(task)]
+    batches += [("b", *b) for b in random_large(task, rng, [large])]
+    for kind, name, x, y in batches:
+        t0 = time.perf_counter()
+        x, y = task.check_inputs(x, y)
+        answers, fixed = run_rule(compiled, rule, x, task.iterations(max(x.shape[2], x.shape[3])))
+        right = task.correct(x, y, answers)
+        report["checks"].append(
+            {
+                "check": kind,
+                "inputs": name,
+                "count": len(x),
+                "right": int(right.sum()),
+                "fixed_point": fixed,
+                "passed": bool(right.all() and fixed),
+                "seconds": round(time.perf_counter() - t0, 2),
+            }
+        )
+        if progress:
+            progress(report["checks"][-1])
+    report["exact"] = all(c["passed"] for c in report["checks"])
+    if isinstance(task, (PrefixParity, Addition)):
+        report["fixed_points"] = fixed_points_are_right(rule, task)
+        report["proved_every_length"] = report["exact"] and report["fixed_points"]["passed"]
+    report["seconds"] = round(time.perf_counter() - start, 1)
+    return report
+
+
+def fixed_points_are_right(rule: Rule, task: AlgoTask) -> dict:
+    """(d) for 1-row rules: every fixed point of the rule, of any length, reads the
+    task's answer on every cell (see the module docstring)."""
+    program = rule.program
+    symbols = program.symbols
+    border = program.index[program.border]
+    step = {}  # (a, b, c) -> rule(a, b, c) for symbol indices, on a 1-row grid
+    triples = [t for t in itertools.product(range(len(symbols)), repeat=3) if t[1] != border]
+    rows = np.full((3 * len(triples), 3), border)
+    rows[1::3] = triples  # each triple between two border rows, as on a 1-row grid
+    after = program.step(rows)[1::3, 1]
+    step = {t: int(v) for t, v in zip(triples, after, strict=True)}
+    bit = _input_bits(rule, task)
+    readout = np.array([program.readout.get(s, 0.0) > 0 for s in symbols])
+    # Product states (left symbol, this symbol, automaton state before this cell); an
+    # edge to (b, c, q') where b is fixed between a and c; a path may end at a state
+    # whose symbol is fixed with the border on its right.
+    start = [(border, b, 0) for b in range(len(symbols)) if b != border]
+    edges: dict[tuple, list] = {}
+    todo, seen = list(start), set(start)
+    while todo:
+        a, b, q = here = todo.pop()
+        after = _automaton(task, q, bit[b])[0]
+        edges[here] = [
+            (b, c, after) for c in range(len(symbols)) if c != border and step[a, b, c] == b
+        ]
+        for nxt in edges[here]:
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    # The states on some whole fixed point: those from which an end is reachable.
+    alive = {st for st in seen if step[st[0], st[1], border] == st[1]}
+    grew = True
+    while grew:
+        before = len(alive)
+        alive |= {st for st in seen if any(n in alive for n in edges[st])}
+        grew = len(alive) > before
+    wrong = [
+        (symbols[a], symbols[b])
+        for a, b, q in alive
+        if readout[b] != _automaton(task, q, bit[b])[1]
+    ]
+    return {
+        "check": "d",
+        "inputs": "every fixed point of every length (product automaton)",
+        "count": len(alive),
+        "right": len(alive) - len(wrong),
+        "fixed_point": True,
+        "passed": not wrong,
+        "wrong_examples": wrong[:5],
+    }
+
+
+def _input_bits(rule: Rule, task: AlgoTask) -> list:
+    """The input bits of each symbol (prefix parity: its bit; addition: (a, b))."""
+    bits = []
+    for name in rule.program.symbols:
+        if name == rule.program.border:
+            bits.append(None)
+            continue
+        vector = rule.inputs[int(name.split("i")[1])]
+        if isinstance(task, PrefixParity):
+            bits.append(int(vector[0] > 0))
+        else:
+            bits.append((int(vector[0] > 0), int(vector[1] > 0)))
+    return bits
+
+
+def _automaton(task: AlgoTask, q: int, bits) -> tuple[int, bool]:
+    """(state after the cell, the cell's right answer) given the state before it:
+    the running parity (prefix parity) or the carry into the cell (addition)."""
+    if isinstance(task, PrefixParity):
+        after = q ^ bits
+        return after, bool(after)
+    a, b = bits
+    return int(a + b + q >= 2), bool((a + b + q) % 2)
