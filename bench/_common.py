@@ -1,15 +1,22 @@
-"""Helpers shared by the benchmark scripts: timing and where results go."""
+"""Helpers shared by the benchmark scripts: timing and where results go.
+
+Results go to runs/bench/ (ignored by git), so a casual run never rewrites the figures
+the README cites; BENCH_REFRESH=1 (`make bench-refresh`) writes them to the tracked
+bench/results/ instead."""
 
 from __future__ import annotations
 
 import json
+import os
 import platform
 import time
 from pathlib import Path
 
 import torch
 
-RESULTS = Path(__file__).resolve().parent / "results"
+TRACKED = Path(__file__).resolve().parent / "results"
+REFRESH = os.environ.get("BENCH_REFRESH") == "1"
+RESULTS = TRACKED if REFRESH else Path(__file__).resolve().parents[1] / "runs" / "bench"
 
 
 def best_of(repeats: int, fn):

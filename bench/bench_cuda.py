@@ -48,20 +48,22 @@ def exactness(ds=(8, 10, 12), device: str = "cuda") -> list[dict]:
         dense = RCNNLearner("gauss", device=device, evaluation="dense")
         dense.fit(data.X_train, data.y_train)
         few = points[:: max(1, len(points) // 64)]
-        rows.append({
-            "d": d,
-            "noise": noise,
-            "W_equal_cpu": bool(torch.equal(gpu.net_.memory.cpu(), cpu.net_.memory)),
-            "W_equal_dense_on_gpu": bool(torch.equal(gpu.net_.memory, dense.net_.memory)),
-            "outputs_equal_cpu": bool(np.array_equal(gpu_out, cpu.decision_function(points))),
-            "dense_outputs_equal": bool(
-                np.array_equal(dense.decision_function(few), gpu.decision_function(few))
-            ),
-            "predictions_equal_ge": bool(np.array_equal(gpu.predict(points), ge)),
-            "points": len(points),
-            "gpu_fit_seconds": round(fit, 2),
-            "gpu_predict_seconds": round(predict, 2),
-        })
+        rows.append(
+            {
+                "d": d,
+                "noise": noise,
+                "W_equal_cpu": bool(torch.equal(gpu.net_.memory.cpu(), cpu.net_.memory)),
+                "W_equal_dense_on_gpu": bool(torch.equal(gpu.net_.memory, dense.net_.memory)),
+                "outputs_equal_cpu": bool(np.array_equal(gpu_out, cpu.decision_function(points))),
+                "dense_outputs_equal": bool(
+                    np.array_equal(dense.decision_function(few), gpu.decision_function(few))
+                ),
+                "predictions_equal_ge": bool(np.array_equal(gpu.predict(points), ge)),
+                "points": len(points),
+                "gpu_fit_seconds": round(fit, 2),
+                "gpu_predict_seconds": round(predict, 2),
+            }
+        )
         print(json.dumps(rows[-1]), flush=True)
     return rows
 

@@ -29,6 +29,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from _common import RESULTS  # noqa: E402
 
 from turing_rcnn import (  # noqa: E402
     SGDMLP,
@@ -38,7 +39,6 @@ from turing_rcnn import (  # noqa: E402
     spanning_probability,
 )
 
-RESULTS = Path(__file__).resolve().parent / "results"
 MODEL = RCNNLearner("gauss")
 
 

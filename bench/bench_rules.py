@@ -6,10 +6,11 @@ progressive training, read its rule off (extract.py), compile it, and verify it
 point, and for 1-row rules the every-length argument). One CPU thread. Per seed:
 k, training steps and seconds, accuracy of the network, table entries, compiled
 parameters, each check's inputs and result, seconds. The trained filter and the rule
-of each seed go to bench/results/rules/; the first verified seed of each task is what
-the package ships (pretrained/). Writes bench/results/rules.json.
+of each seed go to rules/ beside rules.json; with BENCH_REFRESH=1 the first verified
+seed of each task is what the package ships (pretrained/).
 
     python bench/bench_rules.py [--tasks prefix-parity addition flood-fill] [--seeds 0 1 2]
+        [--symbols K] [--reuse: extract and verify the filters trained before]
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _common import RESULTS, write_json
+from _common import REFRESH, RESULTS, write_json
 
 from turing_rcnn.trainable import AlgoConfig, AlgorithmLearner
 from turing_rcnn.trainable.extract import extract
@@ -37,26 +38,31 @@ COVERAGE = {"flood-fill": (16, 32, 64)}  # 2-D: more sizes to read the table on
 SHIPPED = Path(__file__).resolve().parents[1] / "src" / "turing_rcnn" / "pretrained"
 
 
-def run(task: str, seed: int, setup: dict, minutes: float) -> dict:
+def run(task: str, seed: int, setup: dict, minutes: float, reuse: dict | None) -> dict:
     cfg = AlgoConfig(task=task, seed=seed, max_minutes=minutes, eval_every=100, **setup)
-    learner = AlgorithmLearner(cfg, progress=False)
-    start = time.perf_counter()
-    learner.fit()
-    row = {
-        "task": task,
-        "seed": seed,
-        "symbols": cfg.symbols,
-        "hidden": cfg.hidden,
-        "parameters": learner.net_.parameter_count,
-        "steps": learner.steps_,
-        "train_seconds": round(time.perf_counter() - start, 1),
-    }
+    folder = RESULTS / "rules"
+    stem = f"{task}-{seed}-k{cfg.symbols}"
+    if reuse and (folder / f"{stem}.pt").exists():  # the filter this row trained before
+        learner = AlgorithmLearner.load(str(folder / f"{stem}.pt"), progress=False)
+        row = {k: reuse[k] for k in ("task", "seed", "symbols", "hidden", "parameters")}
+        row |= {k: reuse[k] for k in ("steps", "train_seconds")}
+    else:
+        learner = AlgorithmLearner(cfg, progress=False)
+        start = time.perf_counter()
+        learner.fit()
+        row = {
+            "task": task,
+            "seed": seed,
+            "symbols": cfg.symbols,
+            "hidden": cfg.hidden,
+            "parameters": learner.net_.parameter_count,
+            "steps": learner.steps_,
+            "train_seconds": round(time.perf_counter() - start, 1),
+        }
     rng = np.random.default_rng(1000 + seed)
     x, y = learner.task_.sample(200, learner.task_.larger(cfg.train_size), rng)
     row["network_accuracy_2x"] = learner.score(x, y)
-    folder = RESULTS / "rules"
     folder.mkdir(parents=True, exist_ok=True)
-    stem = f"{task}-{seed}-k{cfg.symbols}"
     learner.save(str(folder / f"{stem}.pt"))
     start = time.perf_counter()
     sizes = (cfg.train_size, learner.task_.larger(cfg.train_size), *COVERAGE.get(task, ()))
@@ -87,6 +93,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--minutes", type=float, default=15.0, help="training budget per seed")
     parser.add_argument("--symbols", type=int, help="k for every task (default: SETUP's)")
+    parser.add_argument(
+        "--reuse", action="store_true", help="extract and verify the filters saved before"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     path = RESULTS / "rules.json"
@@ -95,13 +104,14 @@ def main() -> None:
         for seed in args.seeds:
             setup = SETUP[task] | ({"symbols": args.symbols} if args.symbols else {})
             key = (task, seed, setup["symbols"])
+            old = next((r for r in rows if (r["task"], r["seed"], r["symbols"]) == key), None)
             rows = [r for r in rows if (r["task"], r["seed"], r["symbols"]) != key]
-            rows.append(run(task, seed, setup, args.minutes))
+            rows.append(run(task, seed, setup, args.minutes, old if args.reuse else None))
             print(json.dumps({k: v for k, v in rows[-1].items() if k != "checks"}), flush=True)
             write_json("rules.json", {"rows": rows, "setup": SETUP})
         k = SETUP[task]["symbols"]  # ship the setup's k only
         verified = [r for r in rows if r["task"] == task and r["symbols"] == k and r["exact"]]
-        if verified:  # ship the first verified seed's filter and rule
+        if verified and REFRESH:  # ship the first verified seed's filter and rule
             best = min(verified, key=lambda r: r["seed"])
             for kind, ending in (("filters", ".pt"), ("rules", ".json")):
                 (SHIPPED / kind).mkdir(parents=True, exist_ok=True)

@@ -137,7 +137,9 @@ def main() -> None:
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        row = one(args.d[0], args.seeds[0], args.points, args.dense_points, args.threads, args.device)
+        row = one(
+            args.d[0], args.seeds[0], args.points, args.dense_points, args.threads, args.device
+        )
         print(json.dumps(row))
         return
     rows = []

@@ -26,9 +26,10 @@ def test_demo_json_shows_rcnn_and_ge_exact_and_mlp_struggling(capsys, rcnn_d):
     assert err[("3-sparse parity", 20, "SGD-MLP, fresh samples")] < 0.05
 
 
-def test_unknown_command_exits_with_usage_error():
-    with pytest.raises(SystemExit):
-        main(["no-such-command"])
+def test_unknown_command_exits_with_usage_error(capsys):
+    assert main(["no-such-command"]) == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'no-such-command'" in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize(

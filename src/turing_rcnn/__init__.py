@@ -5,15 +5,36 @@ predict. The core is flat (model, programs, compile, frame, algorithm1, tasks); 
 wing is a subpackage that imports the core: baselines, search, trainable, app.
 """
 
-from .algorithm1 import RCNNLearner, algorithm1
-from .baselines import SGDMLP, GaussianElimination
-from .compile import CompiledProgram, compile_program
-from .frame import build_frame, layers_needed
-from .model import RCNN, RCNNConfig, SharedWeights, augment
-from .programs.learning import gauss_reference, get_learner
-from .search import Algorithm2, SearchConfig, TuringOptimalLearner
-from .tasks import ParityData, ParityTask, parity_labels, spanning_probability
-from .trainable import AlgoConfig, AlgorithmLearner
+# Names load on first use (PEP 562), so that `import turing_rcnn` and the CLI's --help
+# do not pay for torch and scikit-learn before they are needed.
+from importlib import import_module
+
+_WHERE = {
+    "RCNNLearner": ".algorithm1",
+    "algorithm1": ".algorithm1",
+    "SGDMLP": ".baselines",
+    "GaussianElimination": ".baselines",
+    "CompiledProgram": ".compile",
+    "compile_program": ".compile",
+    "build_frame": ".frame",
+    "layers_needed": ".frame",
+    "RCNN": ".model",
+    "RCNNConfig": ".model",
+    "SharedWeights": ".model",
+    "augment": ".model",
+    "gauss_reference": ".programs.learning",
+    "get_learner": ".programs.learning",
+    "Algorithm2": ".search",
+    "SearchConfig": ".search",
+    "TuringOptimalLearner": ".search",
+    "ParityData": ".tasks",
+    "ParityTask": ".tasks",
+    "parity_labels": ".tasks",
+    "spanning_probability": ".tasks",
+    "AlgoConfig": ".trainable",
+    "AlgorithmLearner": ".trainable",
+}
+__version__ = "0.2.0"
 
 __all__ = [
     "RCNN",
@@ -40,4 +61,15 @@ __all__ = [
     "AlgoConfig",
     "AlgorithmLearner",
 ]
-__version__ = "0.2.0"
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        value = getattr(import_module(_WHERE[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))

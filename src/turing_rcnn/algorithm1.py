@@ -21,11 +21,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from . import guard
+from .checks import check_dataset, check_pm1_matrix
 from .compile import CompiledProgram, compile_program
 from .frame import build_frame, layers_needed
 from .model import EVALUATIONS, RCNN, augment
 from .programs.learning import LearnerProgram, get_learner
-from .validation import PM1Classifier, check_dataset, check_pm1_matrix
+from .validation import PM1Classifier
 
 LEARNING_RATE = 1.0 / 3.0
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -185,16 +187,23 @@ class RCNNLearner(PM1Classifier):
             raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {self.dtype!r}")
         if self.evaluation not in EVALUATIONS:
             raise ValueError(f"evaluation must be one of {EVALUATIONS}, got {self.evaluation!r}")
+        guard.check_device(self.device)
         m, d = X.shape
         for name, want, got in (("d", self.d, d), ("m", self.m, m)):
             if want is not None and want != got:
                 raise ValueError(f"this RCNNLearner was built for {name} = {want}, got {got}")
         learner = self.learner_program()
+        layers = layers_needed(learner, m, d)
+        cells = (m + 1) * (d + 1 + learner.work_columns)
+        guard.check_memory(
+            guard.rcnn_bytes(cells, layers, self._batch(), dense=self.evaluation == "dense"),
+            f"an RCNN for d = {d}, m = {m} ({cells} cells x {layers} layers)",
+        )
         if isinstance(self.learner, str):
             self.compiled_ = compiled_frame(self.learner, self.dtype)
         else:
             self.compiled_ = compile_program(build_frame(learner), DTYPES[self.dtype])
-        self.layers_ = layers_needed(learner, m, d)
+        self.layers_ = layers
         every = self.checkpoint_every
         if every is None:
             every = 0 if self.layers_ <= 64 else int(np.ceil(np.sqrt(self.layers_)))
@@ -212,10 +221,22 @@ class RCNNLearner(PM1Classifier):
         self.memorisation_exact_ = self.memorisation_.exact
         return self._fitted()
 
+    def _batch(self) -> int:
+        if self.batch_size is None:
+            return 1024 if self.evaluation == "changes" else 64
+        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, (int, np.integer)):
+            raise ValueError(
+                f"batch_size must be a positive integer or None, got {self.batch_size!r}"
+            )
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        return int(self.batch_size)
+
     def _raw(self, X) -> np.ndarray:
         X = self._test_data(X)
-        batch = self.batch_size or (1024 if self.evaluation == "changes" else 64)
-        outputs = network_outputs(self.net_, X, batch, self.evaluation, self.check, self.progress)
+        outputs = network_outputs(
+            self.net_, X, self._batch(), self.evaluation, self.check, self.progress
+        )
         return outputs[:, 0]
 
     def decision_function(self, X) -> np.ndarray:

@@ -49,7 +49,12 @@ import torch
 from .model import RCNN, RCNNConfig, SharedWeights
 from .programs.cellular import CENTRE, CellularProgram, Guard, Position
 
-MANTISSA_BITS = {torch.float32: 24, torch.float64: 53}
+MANTISSA_BITS = {  # significand bits, the implicit leading one included
+    torch.bfloat16: 8,
+    torch.float16: 11,
+    torch.float32: 24,
+    torch.float64: 53,
+}
 
 Linear = dict  # {(position, threshold) or "1": coefficient}: a linear form in the steps
 
@@ -95,6 +100,17 @@ class CompiledProgram:
 
     def exact_in(self, dtype: torch.dtype) -> bool:
         return dtype in MANTISSA_BITS and self.bits_needed <= MANTISSA_BITS[dtype]
+
+    def check_readout(self, cells: int, dtype: torch.dtype = torch.float32) -> None:
+        """A ValueError when the head's sum over `cells` cells can leave the dtype's exact
+        range (|sum| <= cells * max |readout|, in steps of 1/2)."""
+        top = max((abs(float(v)) for v in self.program.readout.values()), default=0.0)
+        bits = int(np.ceil(np.log2(max(cells * top, 1.0)))) + 2
+        if bits > MANTISSA_BITS.get(dtype, 0):
+            raise ValueError(
+                f"the readout sums {cells} cells of up to {top:g} each: {bits} significand bits "
+                f"needed for an exact sum, {dtype} has {MANTISSA_BITS.get(dtype, 0)}; use float64"
+            )
 
     def summary(self) -> dict:
         return {

@@ -22,8 +22,6 @@ import os
 import time
 from contextlib import contextmanager
 
-import torch
-
 LARGE = 10**8  # flops of one operation above which a second thread pays
 
 
@@ -70,7 +68,17 @@ def choose(requested: int = 0, flops_per_op: float = 0.0) -> int:
 
 @contextmanager
 def using(n: int):
-    """torch with n threads inside the block (restored after)."""
+    """torch with n threads inside the block (restored after). If torch is not loaded
+    yet, it is told through OMP_NUM_THREADS, which it reads when it loads: a job that
+    refuses its input early never pays for loading torch."""
+    import sys
+
+    if "torch" not in sys.modules:
+        os.environ["OMP_NUM_THREADS"] = str(n)
+        yield
+        return
+    import torch
+
     before = torch.get_num_threads()
     torch.set_num_threads(n)
     try:

@@ -3,22 +3,28 @@
 Every command is a config dataclass and a job (jobs.py): the options, their defaults
 and their help are read off the dataclass fields (a nested config, such as the
 trainable filter's AlgoConfig, contributes its fields too), so each default is written
-once. Every command also takes --json, --no-progress and --threads (torch's thread
+once. Every command also takes --json, --no-progress, --threads (torch's thread
 count; 0, the default, lets threads.py choose: 1 for this package's small-op work, so
-a job never fights another process for the cores). A user error ends with one line on
-stderr and exit code 2.
+a job never fights another process for the cores) and --max-memory (guard.py: work
+estimated above it is refused before it starts; default: the memory available now).
+Progress bars go to stderr, also with --json. A user error (a bad value, path or file,
+a size beyond memory) ends with one line on stderr and exit code 2, before any long
+work; Ctrl-C ends a run with one line and exit code 130.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 import typing
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass, fields, is_dataclass
 
-from .. import threads
+from .. import __version__, guard, threads
+from ..options import check_value
 from . import jobs
 
 
@@ -95,7 +101,7 @@ def add_options(parser: argparse.ArgumentParser, config: type) -> None:
         else:
             kw |= {"type": base, "nargs": "+"} if many else {"type": base}
         if meta.get("positional"):
-            parser.add_argument(f.name, **kw)
+            parser.add_argument(f.name, metavar=f.name.upper(), **kw)
             continue
         name = f.name.replace("_", "-")
         flag = f"--no-{name}" if base is bool and f.default else f"--{name}"
@@ -103,7 +109,8 @@ def add_options(parser: argparse.ArgumentParser, config: type) -> None:
 
 
 def build_config(config: type, args: argparse.Namespace):
-    """The config dataclass (and its nested configs) from parsed options."""
+    """The config dataclass (and its nested configs) from parsed options, each value
+    checked against its field's range first (the error names the flag)."""
     hints = typing.get_type_hints(config)
     values = {}
     for f in fields(config):
@@ -111,43 +118,167 @@ def build_config(config: type, args: argparse.Namespace):
             values[f.name] = build_config(hints[f.name], args)
         else:
             value = getattr(args, f.name)
+            if value is not None:
+                check_value(f, value, "--" + f.name.replace("_", "-"))
             values[f.name] = tuple(value) if isinstance(value, list) else value
     return config(**values)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and exit code 2)."""
+
+    def error(self, message: str):
+        print(f"{self.prog}: error: {message} (see --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="turing-rcnn",
         description="Recurrent convolutional networks that learn succinct learning algorithms.",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"turing-rcnn {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name, command in COMMANDS.items():
         p = sub.add_parser(name, help=command.help, description=command.help)
         add_options(p, command.config)
-        p.add_argument("--json", action="store_true", help="print the report as JSON")
-        p.add_argument("--no-progress", action="store_true", help="hide progress bars")
-        p.add_argument("--threads", type=int, default=0, help="torch threads (0: choose)")
+        p.add_argument(
+            "--json", action="store_true", help="print the report as JSON (default: off)"
+        )
+        p.add_argument(
+            "--no-progress", action="store_true", help="hide progress bars (default: shown)"
+        )
+        p.add_argument(
+            "--threads",
+            type=int,
+            default=0,
+            help="torch threads; 0 lets threads.py choose (default: 0)",
+        )
+        p.add_argument(
+            "--max-memory",
+            type=_finite,
+            default=None,
+            metavar="GB",
+            help="refuse work estimated above this (default: the memory available now)",
+        )
     return parser
 
 
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+COMMON_USAGE = (" [--json]", " [--no-progress]", " [--threads THREADS]", " [--max-memory GB]")
+
+
+def usage_lines() -> str:
+    """One usage line per command, as argparse writes it (README's CLI summary)."""
+    lines = []
+    for p in _subparsers(build_parser()).values():
+        text = " ".join(p.format_usage().split())
+        for common in (" [-h]", *COMMON_USAGE):
+            text = text.replace(common, "")
+        lines.append(text.removeprefix("usage: "))
+    return "\n".join(lines)
+
+
+def options_markdown() -> str:
+    """Every command's options with default and help, as Markdown (docs/cli.md)."""
+    out = ["# Command-line reference", "", "Generated from the parser (a test keeps it so):"]
+    out += ["`python -m turing_rcnn.app.cli --reference > docs/cli.md`.", ""]
+    for name, p in _subparsers(build_parser()).items():
+        out += [f"## turing-rcnn {name}", "", COMMANDS[name].help + ".", ""]
+        out += ["| option | default | what |", "| --- | --- | --- |"]
+        for a in p._actions:
+            if isinstance(a, argparse._HelpAction):
+                continue
+            flag = ", ".join(a.option_strings) or a.dest
+            default = "required" if a.required else a.default
+            if isinstance(a, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+                default = "off" if isinstance(a, argparse._StoreTrueAction) else "on"
+            text = a.help.split(" (default:")[0] if a.help else ""
+            if a.choices:
+                text += f" (one of: {', '.join(map(str, a.choices))})"
+            out.append(f"| `{flag}` | {default} | {text} |")
+        out.append("")
+    return "\n".join(out)
+
+
+def tidy(value):
+    """A report value as shown: floats to 4 significant digits (integers stay exact),
+    tuples as lists, nested dicts and lists tidied too."""
+    if isinstance(value, float):
+        return value if not math.isfinite(value) or value == int(value) else float(f"{value:.4g}")
+    if isinstance(value, dict):
+        return {k: tidy(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [tidy(v) for v in value]
+    return value
+
+
+def _text(value) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_text(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return "[" + ", ".join(_text(v) for v in value) + "]"
+    return str(value)
+
+
 def lines(report: dict) -> str:
-    """A report as aligned `key: value` lines."""
+    """A report as aligned `key: value` lines (nested values on one line)."""
     width = max(map(len, report))
-    return "\n".join(f"{key:>{width}}: {value}" for key, value in report.items())
+    return "\n".join(f"{key:>{width}}: {_text(value)}" for key, value in report.items())
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    if argv is None and sys.argv[1:] == ["--reference"]:  # docs/cli.md
+        print(options_markdown())
+        return 0
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit:
+        return int(exit.code or 0)
     command = COMMANDS[args.command]
     try:
         config = build_config(command.config, args)
+        if args.threads < 0:
+            raise ValueError(f"--threads must be >= 0 (0: choose), got {args.threads}")
         n = threads.choose(args.threads, jobs.flops_per_op(config))
-        with threads.using(n):
-            report = command.job(config, progress=not (args.no_progress or args.json))
-    except ValueError as err:
-        print(f"turing-rcnn: error: {err}", file=sys.stderr)
+        with threads.using(n), guard.limit(args.max_memory):
+            report = command.job(config, progress=not args.no_progress)
+        text = (
+            json.dumps(tidy(report), indent=2)
+            if args.json
+            else (command.text or lines)(tidy(report))
+        )
+    except (ValueError, OSError) as err:
+        if isinstance(err, BrokenPipeError):
+            return _quiet_pipe()
+        message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        print(f"turing-rcnn: error: {message}", file=sys.stderr)
         return 2
-    print(json.dumps(report, indent=2) if args.json else (command.text or lines)(report))
+    except KeyboardInterrupt:
+        print("turing-rcnn: interrupted", file=sys.stderr)
+        return 130
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:  # `turing-rcnn ... | head -1`
+        return _quiet_pipe()
+    return 0
+
+
+def _quiet_pipe() -> int:
+    """The reader went away: stop quietly (no traceback when Python flushes stdout)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
     return 0
 
 

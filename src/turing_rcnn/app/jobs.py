@@ -1,55 +1,45 @@
 """Command-level jobs. Each command has a config dataclass (its options, defaults and
 help, read by cli.py) and a job function config -> JSON-ready report; cli -> jobs ->
 library, the same way for every command. User errors (bad sizes, paths that exist or
-do not) raise ValueError before any long work; nothing is overwritten."""
+do not, sizes beyond memory: guard.py) raise ValueError before any long work; an
+existing output is replaced only with --force, and files are written atomically."""
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
-from .. import pretrained
-from ..algorithm1 import DTYPES, RCNNLearner, compiled_frame
-from ..compile import compile_program
-from ..model import EVALUATIONS
+from .. import guard, pretrained
+from ..guard import need_folder, refuse_existing
 from ..options import option
 from ..programs import TuringMachine
 from ..programs.learning import LEARNERS
-from ..search import BACKENDS, SearchConfig
+from ..search.config import BACKENDS, SearchConfig
 from ..tasks import ParityTask, search_problem
-from ..trainable import AlgoConfig
+from ..trainable.config import AlgoConfig
 from .demo import DemoConfig, run_demo
 from .demo import format_table as format_table  # the demo report as text, for cli.py
 
+# torch, scikit-learn and the network code load inside the jobs, so that --help and
+# refusals of bad input come back at once.
 LEARNER_NAMES = tuple(sorted(LEARNERS))
-DTYPE_NAMES = tuple(DTYPES)
+DTYPE_NAMES = ("float32", "float64")  # algorithm1.DTYPES (a test ties them)
+EVALUATION_NAMES = ("changes", "dense")  # model.EVALUATIONS
 
 
 def flops_per_op(config) -> float:
     """The work of one tensor operation a job runs, for threads.choose: only the dense
     evaluation of a learner's grid is large; everything else is small operations."""
     if isinstance(config, LearnConfig) and config.evaluation == "dense":
+        from ..algorithm1 import compiled_frame
+
         return compiled_frame(config.learner).flops_per_cell * (config.d + 2) * (config.m + 1) * 64
     return 0.0
-
-
-def refuse_existing(*paths: str | None) -> None:
-    """A user error if an output file already exists: nothing is overwritten."""
-    for path in paths:
-        if path and os.path.exists(path):
-            raise ValueError(f"{path} exists; choose another output path (nothing overwritten)")
-
-
-def need_folder(path: str | None) -> None:
-    """A user error if the folder an output file goes into does not exist."""
-    folder = os.path.dirname(path or "")
-    if folder and not os.path.isdir(folder):
-        raise ValueError(f"{path}: no such folder {folder}")
 
 
 def demo(config: DemoConfig, progress: bool = True) -> list[dict]:
@@ -60,9 +50,11 @@ def demo(config: DemoConfig, progress: bool = True) -> list[dict]:
 @dataclass
 class RunTMConfig:
     machine: str = option(help="bbchallenge format, e.g. 1RB1LB_1LA1RZ", positional=True)
-    tape: str = option("", "initial tape symbols from the head rightwards")
-    steps: int | None = option(None, "layers to run (default: until the machine halts)")
-    max_steps: int = option(2000, "cap when --steps is absent")
+    tape: str = option("", "initial tape symbols (digits) from the head rightwards")
+    steps: int | None = option(
+        None, "layers to run (default: until the machine halts)", low=0, high=10**9
+    )
+    max_steps: int = option(2000, "cap when --steps is absent", low=0, high=10**9)
     dtype: str = option("float32", "network arithmetic (both exact here)", choices=DTYPE_NAMES)
 
 
@@ -73,31 +65,46 @@ def run_machine(config: RunTMConfig, progress: bool = False) -> dict:
     runs one layer per step. Everything reported about the final configuration
     (state, head, tape, ones) is read off the network's grid and head.
     """
+    import torch
+    from tqdm.auto import tqdm
+
+    from ..algorithm1 import DTYPES
+    from ..compile import compile_program
+
     steps = config.steps
-    if steps is not None and steps < 0:
-        raise ValueError(f"steps must be >= 0, got {steps}")
-    if config.max_steps < 0:
-        raise ValueError(f"max_steps must be >= 0, got {config.max_steps}")
     dtype = DTYPES[config.dtype]
     machine = TuringMachine.parse(config.machine)
-    ref = machine.run(config.tape, steps=steps, max_steps=config.max_steps)
+    ref = machine.run(config.tape, steps=steps, max_steps=config.max_steps, progress=progress)
     r0, r1, c0, c1 = ref.visited
     margin = 1 if machine.is_2d else 0
     box = (r0 - margin, r1 + margin, c0 - 1, c1 + 1)
+    cells = (box[1] - box[0] + 1) * (box[3] - box[2] + 1)
+    guard.check_memory(guard.rcnn_bytes(cells, 1, 8), f"a grid of {cells} cells")
     compiled = compile_program(machine.to_cellular(), dtype=dtype)
+    compiled.check_readout(cells, dtype)
     layers = ref.steps if steps is None else steps
 
     start = time.perf_counter()
     net = compiled.network(layers=max(layers, 1), dtype=dtype)
     with torch.no_grad():
-        grid = compiled.encode(machine.encode(machine.run(config.tape, steps=0), box), dtype)
-        out = net.run_body(grid, layers=layers)
+        out = compiled.encode(machine.encode(machine.run(config.tape, steps=0), box), dtype)
+        bar = tqdm(
+            total=layers, desc="network", unit="layer", disable=not progress or layers < 10**4
+        )
+        for block in [10**4] * (layers // 10**4) + [layers % 10**4]:
+            out = net.run_body(out, layers=block, evaluation="changes")
+            bar.update(block)
+        bar.close()
         ones = net.readout(out).item()
     seconds = time.perf_counter() - start
     final_grid = compiled.decode(out[0, 0])
     final = machine.decode(final_grid, box)
     window = final.window(ref.visited)
     tape_text = "/".join("".join(str(int(v)) for v in row) for row in window)
+    if len(tape_text) > 400:  # a long tape: its size, not a wall of digits
+        tape_text = (
+            f"{window.shape[0]} x {window.shape[1]} cells, {int(np.count_nonzero(window))} non-zero"
+        )
     same = np.array_equal(final_grid, machine.encode(ref, box)) and ones == ref.ones
     return {
         "machine": str(machine),
@@ -123,6 +130,8 @@ class InfoConfig:
 
 def info(config: InfoConfig, progress: bool = False) -> dict:
     """Sizes of the filter compiled from a Turing machine."""
+    from ..compile import compile_program
+
     machine = TuringMachine.parse(config.machine)
     sizes = compile_program(machine.to_cellular()).summary()
     return {
@@ -135,29 +144,48 @@ def info(config: InfoConfig, progress: bool = False) -> dict:
 
 @dataclass
 class LearnConfig:
-    d: int = option(help="input bits")
-    m: int = option(help="training examples")
+    d: int = option(help="input bits", low=1, high=10**5)
+    m: int = option(help="training examples", low=1, high=10**5)
     learner: str = option("first-label", "the learner program in the filter", LEARNER_NAMES)
-    k: int | None = option(None, "sparse parity of k bits (default: dense)")
-    noise: float = option(0.0, "training label noise rate")
-    seed: int = option(0, "seeds the parity and the data")
-    test: int = option(1000, "test points")
+    k: int | None = option(None, "sparse parity of k bits (default: dense)", low=1)
+    noise: float = option(0.0, "training label noise rate", low=0.0, high=0.499)
+    seed: int = option(0, "seeds the parity and the data", low=0, high=2**63 - 1)
+    test: int = option(1000, "test points", low=1, high=10**7)
     dtype: str = option("float32", "network arithmetic (both exact here)", choices=DTYPE_NAMES)
     evaluation: str = option(
-        "changes", "changes: cost follows change; dense: every cell", EVALUATIONS
+        "changes", "changes: cost follows change; dense: every cell", EVALUATION_NAMES
     )
-    check: int = option(0, "recompute this many random layers of each pass densely (==)")
+    check: int = option(0, "recompute this many random layers of each pass densely (==)", low=0)
     device: str = option("cpu", "where the network runs (cpu, cuda)")
     save_run: str | None = option(None, "save data and predictions to this .npz file")
+    force: bool = option(False, "overwrite an existing --save-run file")
 
 
 def learn(config: LearnConfig, progress: bool = True) -> dict:
     """Algorithm 1 on a parity: the RCNN's test error beside its learner's reference."""
+    from ..frame import layers_needed
+    from ..programs.learning import get_learner
+
     if config.save_run and not config.save_run.endswith(".npz"):
         raise ValueError(f"--save-run must end in .npz, got {config.save_run!r}")
-    refuse_existing(config.save_run)
+    refuse_existing(config.save_run, force=config.force)
     need_folder(config.save_run)
     c = config
+    if c.k is not None and c.k > c.d:
+        raise ValueError(f"--k must be <= --d = {c.d}, got {c.k}")
+    learner = get_learner(c.learner)
+    layers, cells = layers_needed(learner, c.m, c.d), (c.m + 1) * (c.d + 1 + learner.work_columns)
+    batch = min(c.test, 1024 if c.evaluation == "changes" else 64)
+    guard.check_memory(
+        guard.rcnn_bytes(cells, layers, batch, dense=c.evaluation == "dense")
+        + 8.0 * 3 * (c.m + c.test) * (c.d + 1),
+        f"an RCNN for d = {c.d}, m = {c.m} ({cells} cells x {layers} layers), {c.test} test points",
+    )
+    guard.check_device(c.device)
+    import torch
+
+    from ..algorithm1 import RCNNLearner
+
     data = ParityTask(c.d, k=c.k, noise=c.noise).make(c.m, n_test=c.test, seed=c.seed)
     start = time.perf_counter()
     model = RCNNLearner(
@@ -175,14 +203,15 @@ def learn(config: LearnConfig, progress: bool = True) -> dict:
     ref = model.reference_predict(data.X_train, data.y_train, data.X_test)
     t = model.learner_program().time(c.m, c.d)
     if c.save_run:
-        np.savez(
-            c.save_run,
-            X_train=data.X_train,
-            y_train=data.y_train,
-            X_test=data.X_test,
-            y_pred_rcnn=pred,
-            y_pred_reference=ref,
-        )
+        with guard.atomic_path(c.save_run) as tmp, open(tmp, "wb") as f:
+            np.savez(
+                f,
+                X_train=data.X_train,
+                y_train=data.y_train,
+                X_test=data.X_test,
+                y_pred_rcnn=pred,
+                y_pred_reference=ref,
+            )
     compiled = model.compiled_
     return {
         "task": "parity",
@@ -211,40 +240,52 @@ def learn(config: LearnConfig, progress: bool = True) -> dict:
 
 @dataclass
 class AnimateConfig:
-    d: int = option(5, "input bits")
-    m: int = option(7, "training examples")
-    k: int | None = option(None, "sparse parity of k bits (default: dense)")
+    d: int = option(5, "input bits (a picture per layer: small sizes)", low=1, high=32)
+    m: int = option(7, "training examples", low=1, high=64)
+    k: int | None = option(None, "sparse parity of k bits (default: dense)", low=1)
     learner: str = option("gauss", "the learner program in the filter", LEARNER_NAMES)
-    seed: int = option(0, "seeds the parity and the data")
-    out: str = option("rcnn.png", "a .png strip or a .gif animation")
+    seed: int = option(0, "seeds the parity and the data", low=0, high=2**63 - 1)
+    out: str = option("runs/rcnn.png", "a .png strip or a .gif animation")
+    force: bool = option(False, "overwrite an existing --out file")
 
 
 def animate(config: AnimateConfig, progress: bool = False) -> dict:
     """Picture the grid inside a fitted RCNN on one test point, layer by layer."""
+    from ..algorithm1 import RCNNLearner
     from .viz import save_gif, save_strip
 
     if not config.out.endswith((".png", ".gif")):
         raise ValueError(f"--out must end in .png or .gif, got {config.out!r}")
-    refuse_existing(config.out)
+    refuse_existing(config.out, force=config.force)
     need_folder(config.out)
+    if config.k is not None and config.k > config.d:
+        raise ValueError(f"--k must be <= --d = {config.d}, got {config.k}")
     data = ParityTask(config.d, k=config.k).make(config.m, n_test=1, seed=config.seed)
     model = RCNNLearner(config.learner).fit(data.X_train, data.y_train)
     save = save_gif if config.out.endswith(".gif") else save_strip
-    path = save(model, data.X_test[0], config.out)
-    return {"wrote": path, "layers": model.layers_ + 1, "grid": list(model.net_.config.grid_shape)}
+    with guard.atomic_path(config.out) as tmp:
+        save(model, data.X_test[0], tmp)
+    return {
+        "wrote": config.out,
+        "layers": model.layers_ + 1,
+        "grid": list(model.net_.config.grid_shape),
+    }
 
 
 @dataclass
 class TrainAlgoConfig:
     algo: AlgoConfig = field(default_factory=AlgoConfig)
-    test_size: int = option(512, "test size (bits, grid side, or maze size)")
-    test_count: int = option(100, "test inputs per size")
-    compare_count: int = option(10, "test inputs run beside the task's compiled exact rule")
+    test_size: int = option(512, "test size (bits, grid side, or maze size)", low=2, high=10**6)
+    test_count: int = option(100, "test inputs per size", low=1, high=10**5)
+    compare_count: int = option(
+        10, "test inputs run beside the task's compiled exact rule (0: none)", low=0, high=10**4
+    )
     data: str | None = option(
         None, "also test on a folder with the peer's inputs.npy, solutions.npy"
     )
     out: str | None = option(None, "a new folder for model.pt, training.png and report.json")
     load: str | None = option(None, "test a saved model.pt (or a shipped filter's name)")
+    force: bool = option(False, "overwrite model.pt, training.png, report.json in --out")
 
 
 def train_algo(config: TrainAlgoConfig, progress: bool = True) -> dict:
@@ -258,12 +299,21 @@ def train_algo(config: TrainAlgoConfig, progress: bool = True) -> dict:
     out = config.out
     files = {n: os.path.join(out or "", n) for n in ("model.pt", "training.png", "report.json")}
     if out:
-        refuse_existing(*files.values())
+        if os.path.exists(out) and not os.path.isdir(out):
+            raise ValueError(f"--out {out} is a file; give a folder")
+        need_folder(os.path.join(out, "model.pt") if os.path.isdir(out) else out)
+        refuse_existing(*files.values(), force=config.force)
     load = pretrained.resolve(config.load, "filter") if config.load else None
     model = AlgorithmLearner.load(load, progress) if load else None
     cfg = model.config_ if model else config.algo
     task = get_algo_task(cfg.task)
     task.check_size(config.test_size)
+    channels = (cfg.symbols or cfg.width) + cfg.hidden + 4
+    cells = task.grid_cells(max(config.test_size, cfg.train_size))
+    guard.check_memory(
+        5e8 + 4.0 * 4 * channels * cells * max(config.test_count, config.compare_count),
+        f"testing {config.test_count} inputs of size {config.test_size} ({cells} cells each)",
+    )
     peer = None
     if config.data:
         if not isinstance(task, Maze):
@@ -293,14 +343,13 @@ def train_algo(config: TrainAlgoConfig, progress: bool = True) -> dict:
             "budget": model.iterations_for(x),
         }
         report[f"test_seconds_{name}"] = round(time.perf_counter() - start, 2)
-    if task.program() is not None:
+    if task.program() is not None and config.compare_count:
         x, y = task.sample(config.compare_count, config.test_size, rng)
         report["compiled_rule"] = compare_with_rule(model, x, y)
     if out:
         report["plot"] = model.plot(files["training.png"])
         report["checkpoint"] = files["model.pt"]
-        with open(files["report.json"], "w") as f:
-            json.dump(report, f, indent=2)
+        guard.write_text(files["report.json"], json.dumps(report, indent=2) + "\n")
     return report
 
 
@@ -308,18 +357,22 @@ def train_algo(config: TrainAlgoConfig, progress: bool = True) -> dict:
 class ExtractConfig:
     load: str = option(help="a trained filter with a finite state: model.pt or a shipped name")
     out: str = option(help="where to write the rule (a new .json file)")
-    count: int = option(200, "inputs of the training size and of twice it to read the table on")
-    seed: int = option(0, "seeds those inputs")
+    count: int = option(
+        200, "inputs of the training size and of twice it to read the table on", low=1, high=10**5
+    )
+    seed: int = option(0, "seeds those inputs", low=0, high=2**63 - 1)
+    force: bool = option(False, "overwrite an existing --out file")
 
 
 def extract_rule(config: ExtractConfig, progress: bool = False) -> dict:
     """Read the rule off a trained finite-state filter and write it as JSON."""
+    from ..compile import compile_program
     from ..trainable import AlgorithmLearner
     from ..trainable.extract import extract
 
     if not config.out.endswith(".json"):
         raise ValueError(f"--out must end in .json, got {config.out!r}")
-    refuse_existing(config.out)
+    refuse_existing(config.out, force=config.force)
     need_folder(config.out)
     model = AlgorithmLearner.load(pretrained.resolve(config.load, "filter"), progress)
     rng, size = np.random.default_rng(config.seed), model.config_.train_size
@@ -343,7 +396,7 @@ def extract_rule(config: ExtractConfig, progress: bool = False) -> dict:
 class VerifyConfig:
     rule: str = option(help="a rule .json file or a shipped rule's name", positional=True)
     task: str | None = option(None, "the task it must solve (default: the rule's own)")
-    seed: int = option(0, "seeds the random inputs")
+    seed: int = option(0, "seeds the random inputs", low=0, high=2**63 - 1)
     quick: bool = option(False, "smaller random inputs (10^4 bits, size-59 mazes, ...)")
 
 
@@ -356,7 +409,7 @@ def verify_rule(config: VerifyConfig, progress: bool = True) -> dict:
     if config.task and config.task != rule.task:
         raise ValueError(f"the rule solves {rule.task!r}, not {config.task!r}")
     show = (
-        (lambda c: print(c["inputs"], "passed" if c["passed"] else "FAILED", flush=True))
+        (lambda c: print(c["inputs"], "passed" if c["passed"] else "FAILED", file=sys.stderr))
         if progress
         else None
     )
@@ -367,12 +420,12 @@ def verify_rule(config: VerifyConfig, progress: bool = True) -> dict:
 class SearchJobConfig:
     search: SearchConfig = field(default_factory=SearchConfig)
     task: str = option("last-bit", "the problem", choices=("last-bit", "constant", "parity"))
-    d: int = option(3, "input bits")
-    m: int = option(5, "training examples")
-    val: int = option(8, "validation examples")
-    test: int = option(1000, "test points")
+    d: int = option(3, "input bits", low=1, high=64)
+    m: int = option(5, "training examples", low=1, high=10**4)
+    val: int = option(8, "validation examples", low=1, high=10**6)
+    test: int = option(1000, "test points", low=1, high=10**7)
     backend: str = option("inprocess", "where the candidates run", choices=BACKENDS)
-    workers: int = option(2, "process pool or local Ray CPUs")
+    workers: int = option(2, "process pool or local Ray CPUs", low=1, high=1024)
     address: str | None = option(None, "join this Ray cluster (default: start a local one)")
     checkpoint: str | None = option(None, "resume from / append to this JSON-lines file")
 
@@ -385,6 +438,15 @@ def run_search(config: SearchJobConfig, progress: bool = True) -> dict:
 
     c, cfg = config, config.search
     need_folder(c.checkpoint)
+    if c.checkpoint and os.path.isdir(c.checkpoint):
+        raise ValueError(f"--checkpoint {c.checkpoint} is a folder; give a .jsonl file")
+    layers = 3 + c.m + c.d + cfg.time
+    cells = (c.m + 1) * (c.d + 2)
+    width = sum(cfg.hidden) + 2 if cfg.init == "paper" else 64
+    guard.check_memory(
+        5e8 + 4.0 * 3 * cfg.batch * cells * width * (layers + c.val) + 8.0 * c.test * c.d * 3,
+        f"a batch of {cfg.batch} candidates ({cells} cells x {layers} layers, width {width})",
+    )
     X, y, X_val, y_val, X_test, y_test = search_problem(c.task, c.d, c.m, c.val, c.test, cfg.seed)
     result = search(
         cfg, [(X, y, X_val, y_val)], c.backend, c.workers, c.address, c.checkpoint, progress

@@ -9,7 +9,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..validation import PM1Classifier, check_labels, check_pm1_matrix
+from ..checks import check_labels, check_pm1_matrix
+from ..validation import PM1Classifier
 
 
 class SGDMLP(PM1Classifier):

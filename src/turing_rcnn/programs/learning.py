@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..validation import check_dataset, check_pm1_matrix
+from ..checks import check_dataset, check_pm1_matrix
 from .cellular import CellularProgram, Guard, Shift
 from .turing import HALT, Transition, TuringMachine
 

@@ -136,16 +136,28 @@ class TuringMachine:
 
     # ---- reference simulator -------------------------------------------------------------
     def run(
-        self, tape: str | dict | None = None, steps: int | None = None, max_steps: int = 10_000
+        self,
+        tape: str | dict | None = None,
+        steps: int | None = None,
+        max_steps: int = 10_000,
+        progress: bool = False,
     ) -> TMResult:
-        """Run `steps` steps, or until halting (at most max_steps) when steps is None."""
+        """Run `steps` steps, or until halting (at most max_steps) when steps is None.
+        progress: a bar for runs of over 10^6 steps."""
         cells = self._initial_tape(tape)
         limit = max_steps if steps is None else steps
         state, head, done, halted = "A", (0, 0), 0, False
         rows = [0] + [r for r, _ in cells]
         cols = [0] + [c for _, c in cells]
         box = [min(rows), max(rows), min(cols), max(cols)]
+        bar = None
+        if progress and limit > 10**6:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=limit, desc="reference", unit="step", unit_scale=True)
         while not halted and done < limit:
+            if bar is not None and done % 10**6 == 0 and done:
+                bar.update(10**6)
             t = self.table[self.states.index(state)][cells.get(head, 0)]
             if t is None:
                 halted = True
@@ -162,6 +174,8 @@ class TuringMachine:
                 max(box[3], head[1]),
             ]
             halted = state == HALT
+        if bar is not None:
+            bar.close()
         cells = {k: v for k, v in cells.items() if v}
         return TMResult(done, halted, state, head, cells, tuple(box))
 
@@ -172,7 +186,8 @@ class TuringMachine:
             tape = {(0, i): ch for i, ch in enumerate(tape)}
         cells = {}
         for pos, s in tape.items():
-            if not (isinstance(s, (int, np.integer)) or (isinstance(s, str) and s.isdigit())):
+            digit = isinstance(s, str) and len(s) == 1 and s in "0123456789"  # ASCII only
+            if not (isinstance(s, (int, np.integer)) or digit):
                 raise ValueError(f"tape symbol {s!r} at {pos} is not a digit")
             if not 0 <= int(s) < self.n_symbols:
                 raise ValueError(f"tape symbol {s!r} at {pos} is not in 0..{self.n_symbols - 1}")

@@ -8,8 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from .. import threads
-
-BACKENDS = ("inprocess", "process", "ray")
+from .config import BACKENDS
 
 
 def one_thread():
@@ -40,6 +39,8 @@ def run_chunks(
         except ImportError as err:
             raise ValueError("the ray backend needs Ray: pip install 'turing-rcnn[ray]'") from err
         if not ray.is_initialized():
+            if address:
+                reachable(address)
             kw = {"address": address} if address else {"num_cpus": workers}
             ray.init(include_dashboard=False, log_to_driver=False, **kw)
         remote = ray.remote(fn)
@@ -49,3 +50,19 @@ def run_chunks(
             yield pending.pop(done[0]), ray.get(done[0])
     else:
         raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
+
+
+def reachable(address: str, seconds: float = 5.0) -> None:
+    """A ValueError unless a Ray head answers at host:port within `seconds` (ray.init
+    itself would wait minutes)."""
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"--address must be host:port, got {address!r}")
+    try:
+        socket.create_connection((host, int(port)), timeout=seconds).close()
+    except OSError as err:
+        raise ValueError(
+            f"no Ray cluster answers at {address} within {seconds:g} s ({err})"
+        ) from None

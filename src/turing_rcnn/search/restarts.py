@@ -22,55 +22,14 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..algorithm1 import algorithm1, network_outputs
+from ..checks import check_dataset
 from ..model import RCNN, RCNNConfig
-from ..options import option
-from ..validation import PM1Classifier, check_dataset
+from ..validation import PM1Classifier
 from .backends import BACKENDS, one_thread, run_chunks
-from .priors import FRAME_PADDING, AnswerRulePrior, Candidate, PaperInit, TuringPrior
+from .config import SearchConfig
+from .priors import FRAME_PADDING, Candidate
 
 Problem = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # X_train, y_train, X_val, y_val
-INITS = ("paper", "answer-rule", "turing")
-
-
-@dataclass(frozen=True)
-class SearchConfig:
-    """What to draw and how many (see priors.py for the initialisers).
-
-    time: the learner's time bound t; every network gets L = 3 + m + d + t layers.
-    """
-
-    init: str = option(
-        "answer-rule",
-        "paper: every weight from U_size; answer-rule or turing: a random program in the frame",
-        choices=INITS,
-    )
-    size: int = option(2, "s: U_s for paper, Turing machine states for turing")
-    time: int = option(4, "the learner's time bound t")
-    restarts: int = option(256, "candidates drawn")
-    batch: int = option(32, "candidates per pass (the RCNN's candidate dimension)")
-    seed: int = option(0, "candidate i is drawn from a generator seeded (seed, i)")
-    hidden: tuple[int, ...] = option((16, 16), "patch net widths for --init paper")
-
-    def __post_init__(self) -> None:
-        if self.init not in INITS:
-            raise ValueError(f"unknown init {self.init!r}; choose one of {INITS}")
-        for name in ("size", "restarts", "batch"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.time < 0:
-            raise ValueError(f"time must be >= 0, got {self.time}")
-        object.__setattr__(self, "hidden", tuple(self.hidden))
-
-    def initialiser(self):
-        if self.init == "paper":
-            return PaperInit(self.size, self.hidden, time=self.time)
-        if self.init == "turing":
-            return TuringPrior(self.size, time=self.time)
-        return AnswerRulePrior(time=self.time)
-
-    def draw(self, index: int) -> Candidate:
-        """Candidate `index`, from its own generator: the same on every backend."""
-        return self.initialiser().draw(np.random.default_rng([self.seed, index]))
 
 
 def sign(out: np.ndarray) -> np.ndarray:
@@ -115,7 +74,10 @@ def evaluate(config: SearchConfig, indices: Sequence[int], problems: Sequence[Pr
 
 
 def _fingerprint(config: SearchConfig, problems: Sequence[Problem]) -> str:
-    h = hashlib.sha256(json.dumps(asdict(config), sort_keys=True).encode())
+    """What a checkpoint's rows depend on: the config except `restarts` (candidate i is
+    the same in a longer search) and the data."""
+    same = asdict(config) | {"restarts": None}
+    h = hashlib.sha256(json.dumps(same, sort_keys=True).encode())
     for arrays in problems:
         for a in arrays:
             h.update(np.ascontiguousarray(a).tobytes())
@@ -161,7 +123,7 @@ def search(
         list(range(i, min(i + config.batch, config.restarts)))
         for i in range(0, config.restarts, config.batch)
     ]
-    done = _load_checkpoint(checkpoint, config, problems) if checkpoint else {}
+    done = _load_checkpoint(checkpoint, config, problems, chunks) if checkpoint else {}
     resumed = len(done)
     todo = [c for c in range(len(chunks)) if c not in done]
     start = time.perf_counter()
@@ -177,6 +139,8 @@ def search(
         if checkpoint:
             with open(checkpoint, "a") as f:
                 f.write(json.dumps({"chunk": todo[j]} | result) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
         bar.update(len(result["indices"]))
     bar.close()
     errors = np.concatenate([np.asarray(done[c]["errors"]) for c in range(len(chunks))])
@@ -193,24 +157,85 @@ def _check_problem(problem: Problem) -> Problem:
     return X, y, X_val, y_val
 
 
-def _load_checkpoint(path: str, config: SearchConfig, problems) -> dict[int, dict]:
+def _load_checkpoint(path: str, config: SearchConfig, problems, chunks) -> dict[int, dict]:
+    """The finished chunks a checkpoint holds (writing its header if it is new).
+
+    Every row is checked (fields, types, its chunk's candidate indices, one error in
+    [0, 1] per problem) and a bad one is an error naming its line; only a last line cut
+    short by an interruption is dropped, and cut off so that the next row starts on a
+    line of its own. Rows of a search with the same config and data but fewer or more
+    restarts are reused where their chunk is the same."""
     header = {"fingerprint": _fingerprint(config, problems), "config": asdict(config)}
+    if os.path.isdir(path):
+        raise ValueError(f"checkpoint {path} is a folder")
     if not os.path.exists(path) or os.path.getsize(path) == 0:
         with open(path, "w") as f:
             f.write(json.dumps(header) + "\n")
         return {}
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        text = data.decode()
+    except UnicodeDecodeError:
+        raise ValueError(f"checkpoint {path} is not a text file written by a search") from None
+    lines = text.split("\n")
+    torn = lines.pop()  # "" unless the last line lacks its newline: cut short
+    if not lines:
+        raise ValueError(f"checkpoint {path} line 1: not a search checkpoint header")
+    try:
+        first = json.loads(lines[0])
+    except json.JSONDecodeError:
+        first = None
+    if not isinstance(first, dict) or not isinstance(first.get("fingerprint"), str):
+        raise ValueError(f"checkpoint {path} line 1: not a search checkpoint header")
+    if first["fingerprint"] != header["fingerprint"]:
+        raise ValueError(
+            f"checkpoint {path} belongs to a different search (its config or data differ; "
+            "only --restarts may change)"
+        )
     done = {}
-    with open(path) as f:
-        lines = f.read().splitlines()
-    if json.loads(lines[0]).get("fingerprint") != header["fingerprint"]:
-        raise ValueError(f"checkpoint {path} belongs to a different search (config or data)")
-    for line in lines[1:]:
+    for number, line in enumerate(lines[1:], start=2):
         try:
-            row = json.loads(line)
-        except json.JSONDecodeError:  # a line cut short by the interruption
-            continue
-        done[row.pop("chunk")] = row
+            row = _check_row(json.loads(line), chunks, len(problems))
+        except (json.JSONDecodeError, ValueError) as err:
+            raise ValueError(f"checkpoint {path} line {number}: {err}") from None
+        if row is not None:
+            done[row.pop("chunk")] = row
+    if torn:  # cut it off, so that the next row starts on a line of its own
+        with open(path, "r+b") as f:
+            f.truncate(len(data) - len(torn.encode()))
     return done
+
+
+def _check_row(row, chunks, problems: int) -> dict | None:
+    """A checkpoint row, checked; None for a row of a chunk this search does not have."""
+    if isinstance(row, str) or not isinstance(row, dict):
+        raise ValueError("a row must be a JSON object")
+    if set(row) != {"chunk", "indices", "errors", "programs"}:
+        raise ValueError(
+            f"a row has the fields chunk, indices, errors, programs; got {sorted(row)}"
+        )
+    chunk, indices, errors, programs = (row[k] for k in ("chunk", "indices", "errors", "programs"))
+    if not isinstance(chunk, int) or isinstance(chunk, bool) or chunk < 0:
+        raise ValueError(f"chunk must be a non-negative integer, got {chunk!r}")
+    if not isinstance(indices, list) or not all(type(i) is int for i in indices):
+        raise ValueError("indices must be a list of integers")
+    if chunk >= len(chunks) or indices != chunks[chunk]:
+        return None  # another number of restarts: recomputed
+    ok = isinstance(errors, list) and len(errors) == len(indices)
+    ok = ok and all(
+        isinstance(e, list)
+        and len(e) == problems
+        and all(type(v) in (int, float) and 0 <= v <= 1 for v in e)
+        for e in errors
+    )
+    if not ok:
+        raise ValueError(f"errors must be {len(indices)} lists of {problems} numbers in [0, 1]")
+    if not isinstance(programs, list) or len(programs) != len(indices):
+        raise ValueError(f"programs must be a list of {len(indices)} entries")
+    if not all(p is None or isinstance(p, str) for p in programs):
+        raise ValueError("programs must be strings or null")
+    return row
 
 
 class TuringOptimalLearner(PM1Classifier):

@@ -2,11 +2,27 @@
 an algorithm on inputs larger than any it saw, and the analysis of what it learned
 against the tasks' exact rules (compiled by the core)."""
 
-from . import mazes
-from .analysis import compare_with_rule, extract_rule, quantise_weights, settle_times
-from .filter import RecurrentFilter
-from .learner import AlgoConfig, AlgorithmLearner, History
-from .tasks import ALGO_TASKS, Addition, AlgoTask, FloodFill, Maze, PrefixParity, get_algo_task
+# Names load on first use (PEP 562), so that `import turing_rcnn` and the CLI's --help
+# do not pay for torch and scikit-learn before they are needed.
+from importlib import import_module
+
+_WHERE = {
+    "compare_with_rule": ".analysis",
+    "extract_rule": ".analysis",
+    "quantise_weights": ".analysis",
+    "settle_times": ".analysis",
+    "RecurrentFilter": ".filter",
+    "AlgoConfig": ".config",
+    "AlgorithmLearner": ".learner",
+    "History": ".learner",
+    "ALGO_TASKS": ".tasks",
+    "Addition": ".tasks",
+    "AlgoTask": ".tasks",
+    "FloodFill": ".tasks",
+    "Maze": ".tasks",
+    "PrefixParity": ".tasks",
+    "get_algo_task": ".tasks",
+}
 
 __all__ = [
     "ALGO_TASKS",
@@ -26,3 +42,15 @@ __all__ = [
     "quantise_weights",
     "settle_times",
 ]
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        value = getattr(import_module(_WHERE[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
+from .. import guard
 from ..programs.cellular import COMPASS, CellularProgram, Guard
 from .filter import DiscreteFilter
 
@@ -89,20 +90,21 @@ class Rule:
                 blob["task"],
                 int(blob["states"]),
             )
-        except (KeyError, TypeError) as err:
+        except (KeyError, TypeError, AttributeError) as err:
             raise ValueError(f"not a rule file: {err!r} missing or malformed") from None
 
     def save(self, path: str) -> None:
-        with open(path, "w") as f:
-            json.dump(self.to_json(), f, indent=1)
+        guard.write_text(path, json.dumps(self.to_json(), separators=(",", ":")) + "\n")
 
     @classmethod
     def load(cls, path: str) -> Rule:
         try:
             with open(path) as f:
                 return cls.from_json(json.load(f))
-        except (OSError, json.JSONDecodeError) as err:
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as err:
             raise ValueError(f"{path}: cannot read a rule ({err})") from None
+        except ValueError as err:
+            raise ValueError(f"{path}: not a valid rule ({err})") from None
 
 
 def _name(position) -> str:
@@ -189,7 +191,21 @@ def extract(learner, xs: list, complete_one_row: bool = True) -> Rule:
         digits = (keys[:, None] // base ** np.arange(8, -1, -1)) % base
         rows = np.concatenate([digits // (len(inputs) + 1) - 1, digits % (len(inputs) + 1) - 1], 1)
     nxt = _next_symbol(net, rows[:, :9], rows[:, 9:], inputs)
+    if one_row and complete_one_row:
+        keep = _reachable_one_row(rows, nxt)
+        rows, nxt = rows[keep], nxt[keep]
     return _program(net, rows, nxt, inputs, learner.config_.task)
+
+
+def _reachable_one_row(rows: np.ndarray, nxt: np.ndarray) -> np.ndarray:
+    """Which (W, C, E) entries of a complete 1-row table a run from a task input can
+    meet (see reachable_triples); dropping the others changes nothing on any run."""
+    pairs = np.stack([rows[:, 3:6], rows[:, 12:15]], 2).tolist()
+    triples = [tuple(tuple(p) for p in t) for t in pairs]  # ((state, code) x 3)
+    step = {t: (int(n), t[1][1]) for t, n in zip(triples, nxt.tolist(), strict=True)}
+    first = {t[1] for t in triples if t[1][0] == 0}  # every cell starts in state 0
+    reached = reachable_triples(step, first, (-1, -1))
+    return np.array([t in reached for t in triples])
 
 
 def _program(net: DiscreteFilter, rows, nxt, inputs, task: str) -> Rule:
@@ -211,3 +227,27 @@ def _program(net: DiscreteFilter, rows, nxt, inputs, task: str) -> Rule:
     readout = {name(s, c): 1.0 for s in range(k) for c in range(len(inputs)) if positive[s]}
     program = CellularProgram(names, BORDER, guards, readout, name=f"{task} rule (extracted)")
     return Rule(program, inputs, task, k)
+
+
+def reachable_triples(step: dict, first: set, border) -> set:
+    """Every (left, cell, right) a 1-row run can meet, over-approximated: the closure,
+    over windows of 5 cells, of the triples of every initial row (cells from `first`,
+    the border at both ends). `step[(a, b, c)]` is b's next symbol. A triple outside
+    the closure occurs in no run of any length, so entries for it can be dropped and
+    fixed points made of it ignored."""
+    reached = {(a, b, c) for b in first for a in first | {border} for c in first | {border}}
+    reached &= set(step)
+    grown = True
+    while grown:  # to a fixed point: a new triple also widens its neighbours' windows
+        by_tail, by_head = {}, {}
+        for a, b, c in reached:
+            by_tail.setdefault((b, c), []).append(a)
+            by_head.setdefault((a, b), []).append(c)
+        new = set()
+        for w, x, y in reached:
+            lefts = [border] if w == border else [step[(v, w, x)] for v in by_tail[(w, x)]]
+            rights = [border] if y == border else [step[(x, y, z)] for z in by_head[(x, y)]]
+            new |= {(a, step[(w, x, y)], c) for a in lefts for c in rights}
+        grown = not new <= reached
+        reached |= new
+    return reached

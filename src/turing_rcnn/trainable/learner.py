@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 import torch
@@ -31,39 +31,10 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..options import option
+from .. import guard
+from .config import AlgoConfig
 from .filter import DiscreteFilter, RecurrentFilter
-from .tasks import ALGO_TASKS, get_algo_task
-
-
-@dataclass
-class AlgoConfig:
-    """What to train and how. Defaults train prefix parity on 32 bits in minutes."""
-
-    task: str = option("prefix-parity", "the task to learn", choices=tuple(sorted(ALGO_TASKS)))
-    train_size: int = option(32, "training size (bits, or grid side)")
-    width: int = option(8, "state channels per cell (a continuous state)")
-    symbols: int = option(0, "k >= 2: a finite state of k symbols per cell instead (0: off)")
-    hidden: int = option(16, "hidden units of the patch net")
-    batch_size: int = option(64, "inputs per Adam step")
-    lr: float = option(1e-3, "Adam's learning rate (cosine decay over max_steps)")
-    alpha: float = option(0.5, "weight of the progressive loss (1 - alpha: full-budget loss)")
-    max_steps: int = option(20000, "training step budget")
-    max_minutes: float = option(10.0, "training time budget")
-    eval_every: int = option(200, "steps between validations (and checkpoints)")
-    patience: int = option(5, "stop after this many perfect validations in a row")
-    val_size: int = option(500, "validation inputs of the training size (a fifth as many at 2x)")
-    seed: int = option(0, "seeds the initialisation and the data")
-
-    def __post_init__(self) -> None:
-        get_algo_task(self.task).check_size(self.train_size)
-        for name in ("width", "hidden", "batch_size", "max_steps", "eval_every", "patience"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.symbols == 1 or self.symbols < 0:
-            raise ValueError(f"symbols must be 0 (continuous) or >= 2, got {self.symbols}")
-        if self.lr <= 0 or self.max_minutes <= 0 or self.val_size < 5:
-            raise ValueError("lr and max_minutes must be positive and val_size >= 5")
+from .tasks import get_algo_task
 
 
 def make_filter(cfg: AlgoConfig) -> RecurrentFilter:
@@ -237,7 +208,15 @@ class AlgorithmLearner(BaseEstimator):
         if max_iterations is None:
             max_iterations = self.task_.iterations(max(X.shape[2], X.shape[3]))
         net, preds, used = self.net_, [], []
-        for i in range(0, X.shape[0], batch_size):
+        batches = range(0, X.shape[0], batch_size)
+        bar = tqdm(
+            total=len(batches) * max_iterations,
+            desc=f"test ({X.shape[0]} inputs, {X.shape[2]} x {X.shape[3]})",
+            unit="step",
+            disable=not self.progress,
+            leave=False,
+        )
+        for i in batches:
             x = X[i : i + batch_size]
             state, recalled = net.initial_state(x), net.recall(x)
             ran = torch.full((len(x),), max_iterations)
@@ -248,10 +227,13 @@ class AlgorithmLearner(BaseEstimator):
                 state[active] = new
                 ran[active[~still]] = t
                 active = active[still]
+                bar.update(1)
                 if len(active) == 0:
+                    bar.update(max_iterations - t)
                     break
             preds.append((net.out(state) > 0).float().numpy())
             used.append(ran.numpy())
+        bar.close()
         return np.concatenate(preds), np.concatenate(used)
 
     def score(self, X, y, iterations: int | None = None) -> float:
@@ -272,19 +254,52 @@ class AlgorithmLearner(BaseEstimator):
             "steps": self.steps_,
             "train_seconds": self.train_seconds_,
         }
-        torch.save(blob, path)
+        with guard.atomic_path(path) as tmp:
+            torch.save(blob, tmp)
 
     @classmethod
     def load(cls, path: str, progress: bool = True) -> AlgorithmLearner:
-        """A fitted learner from a file written by save()."""
-        blob = torch.load(path, weights_only=True)
-        cfg = AlgoConfig(**blob["config"])
+        """A fitted learner from a file written by save(); a ValueError saying what is
+        wrong with any other file (never unpickles code: weights_only)."""
+        try:
+            blob = torch.load(path, weights_only=True, map_location="cpu")
+        except IsADirectoryError:
+            raise ValueError(f"{path} is a folder, not a model file") from None
+        except FileNotFoundError:
+            raise ValueError(f"{path}: no such model file") from None
+        except Exception as err:  # torch raises many kinds for a file it cannot read
+            first = (
+                str(err).strip().splitlines()[0][:120] if str(err).strip() else type(err).__name__
+            )
+            raise ValueError(f"{path}: not a model file saved by turing-rcnn ({first})") from None
+        keys = {"config", "state_dict", "history", "steps", "train_seconds"}
+        if not isinstance(blob, dict) or not keys <= set(blob):
+            raise ValueError(
+                f"{path}: not a model file saved by turing-rcnn (needs {sorted(keys)})"
+            )
+        names = {f.name for f in fields(AlgoConfig)}
+        if not isinstance(blob["config"], dict) or not set(blob["config"]) <= names:
+            raise ValueError(f"{path}: its config has unknown keys")
+        try:
+            cfg = AlgoConfig(**blob["config"])
+            history = History(**blob["history"])
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{path}: its config is not valid ({err})") from None
+        state = blob["state_dict"]
+        if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
+            raise ValueError(f"{path}: its weights are not a dict of tensors")
+        if not all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point()):
+            raise ValueError(f"{path}: its weights hold NaN or infinite values")
         learner = cls(cfg, progress=progress)
         learner.config_, learner.task_ = cfg, get_algo_task(cfg.task)
         learner.net_ = make_filter(cfg)
-        learner.net_.load_state_dict(blob["state_dict"])
-        learner.history_ = History(**blob["history"])
-        learner.steps_, learner.train_seconds_ = blob["steps"], blob["train_seconds"]
+        try:
+            learner.net_.load_state_dict(state)
+        except RuntimeError as err:
+            detail = str(err).strip().splitlines()[-1].strip()[:160]
+            raise ValueError(f"{path}: its weights do not fit its config ({detail})") from None
+        learner.history_ = history
+        learner.steps_, learner.train_seconds_ = int(blob["steps"]), float(blob["train_seconds"])
         learner._done = True
         return learner
 

@@ -49,6 +49,7 @@ class AlgoTask:
     in_channels = 3
     min_size = 2
     stop_early = True  # may training stop a run before the budget (see learner.py)?
+    one_row = False  # inputs on a 1 x n strip
 
     def check_size(self, size: int) -> int:
         if not isinstance(size, (int, np.integer)) or size < self.min_size:
@@ -56,6 +57,10 @@ class AlgoTask:
                 f"{self.name}: size must be an integer >= {self.min_size}, got {size!r}"
             )
         return int(size)
+
+    def grid_cells(self, size: int) -> int:
+        """Cells of the grid an input of this size occupies (for the memory guard)."""
+        return size + 1 if self.one_row else size * size
 
     def check_inputs(self, x, y=None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Inputs (B, in_channels, H, W) and optional targets (B, 1, H, W) as float32
@@ -111,6 +116,7 @@ class PrefixParity(AlgoTask):
     """Target at i = XOR of bits 0..i on a 1 x n strip (bit 1 is value +1)."""
 
     name = "prefix-parity"
+    one_row = True
 
     def iterations(self, size: int) -> int:
         # Twice the n steps the exact rule needs: the trained wave moves about 0.9 cells
@@ -211,6 +217,7 @@ class Addition(AlgoTask):
     """a + b for n-bit numbers, least significant bit first (bit 1 is value +1)."""
 
     name = "addition"
+    one_row = True
 
     def iterations(self, size: int) -> int:
         return 2 * (self.check_size(size) + 1)
@@ -276,6 +283,9 @@ class Maze(AlgoTask):
 
     def larger(self, size: int) -> int:
         return 2 * size + 1  # maze sizes are odd
+
+    def grid_cells(self, size: int) -> int:
+        return mazes.cells_per_side(size) ** 2
 
     def iterations(self, size: int) -> int:
         """Enough for dead-end filling of any maze this size: every open entry."""

@@ -18,9 +18,10 @@ with the task's reference:
     walking that graph in product with the task's automaton (the running parity; the
     carry) checks every such path's answers. If none is wrong, the answer read at a
     fixed point (check (c)) is right for EVERY length: `proved_every_length`. It is a
-    sufficient argument, not a necessary one: a rule that never revisits a settled cell
-    (the hand-written prefix-parity rule) has wrong fixed points that no run reaches,
-    and (d) reports them rather than guess.
+    sufficient argument, not a necessary one. Only fixed points made of triples a run
+    can meet count (extract.reachable_triples: a closure that over-approximates them),
+    so wrong fixed points no run reaches do not spoil the argument; a wrong fixed point
+    among the reachable-looking ones is reported rather than guessed away.
 The report's `exact` is true only when every check (a), (b), (c) passed;
 `proved_every_length` is (d).
 """
@@ -32,14 +33,17 @@ import time
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from ..compile import compile_program
 from . import mazes
-from .extract import Rule
+from .extract import Rule, reachable_triples
 from .tasks import Addition, AlgoTask, FloodFill, Maze, PrefixParity, get_algo_task
 
 
-def run_rule(compiled, rule: Rule, x: torch.Tensor, layers: int) -> tuple[np.ndarray, bool]:
+def run_rule(
+    compiled, rule: Rule, x: torch.Tensor, layers: int, bar: bool = False
+) -> tuple[np.ndarray, bool]:
     """The rule's answers (B, 1, H, W) after `layers` layers in the RCNN, and whether
     one more layer leaves every cell as it is (a fixed point).
 
@@ -54,9 +58,15 @@ def run_rule(compiled, rule: Rule, x: torch.Tensor, layers: int) -> tuple[np.nda
         stacked[::2] = initial[:, 0]
         initial = stacked[None]
     net = compiled.network(layers=max(layers, 1))
+    block = 256
+    shown = tqdm(total=layers, desc="layers", unit="layer", disable=not bar, leave=False)
     with torch.no_grad():
-        grid = net.run_body(compiled.encode(initial), layers, evaluation="changes")
+        grid = compiled.encode(initial)
+        for n in [block] * (layers // block) + [layers % block]:
+            grid = net.run_body(grid, n, evaluation="changes")
+            shown.update(n)
         again = net.run_body(grid, 1, evaluation="changes")
+    shown.close()
     final = compiled.decode(grid[:, 0])
     if one_row:
         final = final[0, ::2, None]
@@ -165,7 +175,8 @@ def verify(rule: Rule, seed: int = 0, quick: bool = False, large=None, progress=
     for kind, name, x, y in batches:
         t0 = time.perf_counter()
         x, y = task.check_inputs(x, y)
-        answers, fixed = run_rule(compiled, rule, x, task.iterations(max(x.shape[2], x.shape[3])))
+        budget = task.iterations(max(x.shape[2], x.shape[3]))
+        answers, fixed = run_rule(compiled, rule, x, budget, bar=progress is not None)
         right = task.correct(x, y, answers)
         report["checks"].append(
             {
@@ -200,6 +211,8 @@ def fixed_points_are_right(rule: Rule, task: AlgoTask) -> dict:
     rows[1::3] = triples  # each triple between two border rows, as on a 1-row grid
     after = program.step(rows)[1::3, 1]
     step = {t: int(v) for t, v in zip(triples, after, strict=True)}
+    first = {program.index[rule.symbol(0, c)] for c in range(len(rule.inputs))}
+    reached = reachable_triples(step, first, border)  # what a run can meet
     bit = _input_bits(rule, task)
     readout = np.array([program.readout.get(s, 0.0) > 0 for s in symbols])
     # Product states (left symbol, this symbol, automaton state before this cell); an
@@ -212,14 +225,16 @@ def fixed_points_are_right(rule: Rule, task: AlgoTask) -> dict:
         a, b, q = here = todo.pop()
         after = _automaton(task, q, bit[b])[0]
         edges[here] = [
-            (b, c, after) for c in range(len(symbols)) if c != border and step[a, b, c] == b
+            (b, c, after)
+            for c in range(len(symbols))
+            if c != border and step[a, b, c] == b and (a, b, c) in reached
         ]
         for nxt in edges[here]:
             if nxt not in seen:
                 seen.add(nxt)
                 todo.append(nxt)
     # The states on some whole fixed point: those from which an end is reachable.
-    alive = {st for st in seen if step[st[0], st[1], border] == st[1]}
+    alive = {(a, b, q) for a, b, q in seen if step[a, b, border] == b and (a, b, border) in reached}
     grew = True
     while grew:
         before = len(alive)

@@ -1,0 +1,48 @@
+"""What the trainable filter learns and how (no torch here: the CLI reads this first)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..options import check_ranges, option
+
+TASK_NAMES = ("addition", "flood-fill", "maze", "maze-cycles", "prefix-parity")  # tasks.py
+
+
+@dataclass
+class AlgoConfig:
+    """What to train and how. Defaults train prefix parity on 32 bits in minutes."""
+
+    task: str = option("prefix-parity", "the task to learn", choices=TASK_NAMES)
+    train_size: int = option(32, "training size (bits, or grid side)", low=2, high=4096)
+    width: int = option(8, "state channels per cell (a continuous state)", low=1, high=1024)
+    symbols: int = option(
+        0, "k >= 2: a finite state of k symbols per cell instead (0: off)", low=0, high=64
+    )
+    hidden: int = option(16, "hidden units of the patch net", low=1, high=4096)
+    batch_size: int = option(64, "inputs per Adam step", low=1, high=65536)
+    lr: float = option(1e-3, "Adam's learning rate (cosine decay over max_steps)", low=0, high=10)
+    alpha: float = option(
+        0.5, "weight of the progressive loss (1 - alpha: full-budget loss)", low=0, high=1
+    )
+    max_steps: int = option(20000, "training step budget", low=1, high=10**8)
+    max_minutes: float = option(10.0, "training time budget", low=0.01, high=10**5)
+    eval_every: int = option(200, "steps between validations (and checkpoints)", low=1)
+    patience: int = option(5, "stop after this many perfect validations in a row", low=1)
+    val_size: int = option(
+        500, "validation inputs of the training size (a fifth as many at 2x)", low=5, high=10**6
+    )
+    seed: int = option(0, "seeds the initialisation and the data", low=0, high=2**63 - 1)
+
+    def __post_init__(self) -> None:
+        from .tasks import get_algo_task
+
+        check_ranges(self)
+        get_algo_task(self.task).check_size(self.train_size)
+        for name in ("width", "hidden", "batch_size", "max_steps", "eval_every", "patience"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.symbols == 1 or self.symbols < 0:
+            raise ValueError(f"symbols must be 0 (continuous) or >= 2, got {self.symbols}")
+        if self.lr <= 0 or self.max_minutes <= 0 or self.val_size < 5:
+            raise ValueError("lr and max_minutes must be positive and val_size >= 5")
