@@ -8,7 +8,7 @@ final agreement, settle-time lag, and the rule's own accuracy and time (on 10 in
 of the second-largest test size). Then the
 quantisation checks on the first seed: weights rounded to 2^-bits, and a finite-state
 rule extracted by clustering states (k symbols). CPU, float32, 2 threads.
-Writes bench/results/algo_<task>.json and .png.
+Writes algo_<task>.json and .png.
 
     python bench/bench_algo.py [--tasks prefix-parity flood-fill] [--seeds 0 1 2] [--quick]
 """

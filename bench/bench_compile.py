@@ -4,7 +4,7 @@ For a 2-D Turing machine (one hidden layer) and a random 16-symbol cellular prog
 with conjunctions (two hidden layers), runs L layers on square grids up to 256 x 256
 in the network (float32, no grad) and in the reference simulator (best of 3 each),
 checks they agree,
-and writes bench/results/compile.json and compile.png.
+and writes compile.json and compile.png.
 
     python bench/bench_compile.py [--sizes 16 64 256] [--layers 20]
 """

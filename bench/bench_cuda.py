@@ -6,7 +6,7 @@
    change-driven evaluation == the dense convolution on the GPU (outputs and W).
 2. Timings: bench_scale's end-to-end run (fit + 1 000 predictions) on the GPU and,
    in the same process tree, on the host's CPU (one thread), for the d given.
-Writes bench/results/cuda.json.
+Writes cuda.json.
 
     python bench/bench_cuda.py [--d 64 128 256] [--budget 400]
 """

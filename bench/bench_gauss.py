@@ -2,7 +2,7 @@
 
 Times fit + predict (1000 test points) for d in {64, 256, 1024, 4096}, m = d + 10,
 both in the same run on the same data, checks they agree prediction for prediction,
-and writes bench/results/gauss.json and gauss.png.
+and writes gauss.json and gauss.png.
 
     python bench/bench_gauss.py [--dims 64 256 1024 4096] [--repeats 3]
 """

@@ -8,7 +8,7 @@
     and the ratio to GaussianElimination, with the dense convolution and with the
     change-driven evaluation (RCNNLearner's default), in the same run.
 RCNN and GE are evaluated on the same test points and must agree on every one.
-Writes bench/results/gauss_rcnn.json and gauss_rcnn.png.
+Writes gauss_rcnn.json and gauss_rcnn.png.
 
     python bench/bench_gauss_rcnn.py [--quick] [--cost-only]
 """

@@ -34,7 +34,9 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     verified = json.loads((TRACKED / "rules.json").read_text())["rows"]
-    rows = []
+    path = RESULTS / "long.json"  # rows of other tasks and sizes stay
+    old = json.loads(path.read_text())["rows"] if path.exists() else []
+    rows = [r for r in old if r["task"] not in args.tasks or r["size"] not in args.sizes]
     for task_name in args.tasks:
         task = get_algo_task(task_name)
         for r in [r for r in verified if r["task"] == task_name and r["exact"]]:

@@ -6,7 +6,7 @@ sizes (CPU, one thread).
    filter) run by model.RCNN with the change-driven evaluation on N mazes of each size,
    until a fixed point: whole-maze accuracy against the BFS paths, the iterations
    used (the longest dead end decides), seconds, and the dense cell updates the same
-   run would have cost. Writes bench/results/mazes.json.
+   run would have cost. Writes mazes.json.
 
     python bench/bench_mazes.py [--sizes 59 201 801] [--count 20]
 """

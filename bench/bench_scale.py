@@ -8,7 +8,7 @@ the cell evaluations done (memo lookups) against cells x layers x inputs (what t
 convolution evaluates), the distinct patches that went through the patch net, peak
 memory (VmHWM), memorisation exactness and agreement with GE; optionally the dense
 convolution on the first test points of the same fitted network (== and seconds per
-point). The log-log slope of time against d. Writes bench/results/scale.json and .png.
+point). The log-log slope of time against d. Writes scale.json and .png.
 
     python bench/bench_scale.py --d 16 32 64 128 256 --points 1000 [--seeds 0 1 2]
     python bench/bench_scale.py --d 128 256 --device cuda --out scale_cuda   # on a GPU

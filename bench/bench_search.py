@@ -10,7 +10,7 @@
    unchanged on new ones. The Turing prior (2 states) on the same data, for contrast.
 5. Throughput: candidates per second vs grid size, batched vs one at a time, and
    in-process vs a process pool vs Ray with 2 workers (same run).
-CPU. Writes bench/results/search.json and search.png.
+CPU. Writes search.json and search.png.
 
     python bench/bench_search.py [--restarts 2000] [--quick]
 """

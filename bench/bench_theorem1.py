@@ -5,7 +5,7 @@ learner's time bound), the shared parameter count and |U|, the largest magnitude
 smallest spacing of the cell values (the bits of precision they need) and the
 compiler's bound on intermediate values, fit (Algorithm 1) and predict seconds, and
 whether memorisation was exact and the network agreed with the learner's reference on
-every test point. CPU, float32. Writes bench/results/theorem1.json and theorem1.png.
+every test point. CPU, float32. Writes theorem1.json and theorem1.png.
 
     python bench/bench_theorem1.py [--sizes 4 8 16] [--test 256]
 """
@@ -35,8 +35,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[4, 8, 16])
     parser.add_argument("--test", type=int, default=256)
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
 
     rows = []
     for name in LEARNERS:

@@ -4,7 +4,7 @@ Runs `turing-rcnn train-algo` (a short training) and `turing-rcnn learn` (RCNN(g
 d = 32, 1000 predictions) with --threads 0 (the policy: threads.choose) and with
 --threads 2 (torch's default on a 2-core machine, what the package did before), first
 alone, then while another process spins on one core. Reports wall seconds (best of
-`--repeats`) and the loaded / quiet ratio. Writes bench/results/threads.json.
+`--repeats`) and the loaded / quiet ratio. Writes threads.json.
 
     python bench/bench_threads.py [--repeats 2]
 """

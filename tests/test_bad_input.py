@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import pickle
+import re
 import time
 from pathlib import Path
 
@@ -142,9 +143,10 @@ TRAIN = [
     ("test-size 1", ["--test-size", "1"], "--test-size must be >= 2"),
     ("test-count 0", ["--test-count", "0"], "--test-count must be >= 1"),
     ("compare-count -1", ["--compare-count", "-1"], "--compare-count must be >= 0"),
-    ("lr 0", ["--lr", "0"], "lr and max_minutes must be positive"),
+    ("lr 0", ["--lr", "0"], "--lr must be >= 1e-09"),
     ("lr nan", ["--lr", "nan"], "--lr must be a finite"),
-    ("lr -1", ["--lr", "-1"], "--lr must be >= 0"),
+    ("lr -1", ["--lr", "-1"], "--lr must be >= 1e-09"),
+    ("width 8.5 in a file", ["--load", "{tmp}/float.pt"], "whole number"),
     ("alpha 2", ["--alpha", "2"], "--alpha must be <= 1"),
     ("max-minutes -1", ["--max-minutes", "-1"], "--max-minutes must be >= 0.01"),
     ("max-steps 0", ["--max-steps", "0"], "--max-steps must be >= 1"),
@@ -202,6 +204,9 @@ VERIFY = [
     ("task mismatch", ["prefix-parity", "--task", "addition"], "the rule solves 'prefix-parity'"),
     ("seed -1", ["prefix-parity", "--seed", "-1"], "--seed must be >= 0"),
     ("bad guard", ["{tmp}/badguard.json"], "not a valid rule"),
+    ("renamed symbol", ["{tmp}/renamed.json"], "is not s<state>i<code>"),
+    ("first symbol gone", ["{tmp}/nofirst.json"], "first symbols"),
+    ("code changed", ["{tmp}/code.json"], "changes a cell's input code"),
 ]
 CASES += [(f"verify {n}", ["verify", *a], msg) for n, a, msg in VERIFY]
 
@@ -227,7 +232,7 @@ SEARCH = [
     ("backend", ["--backend", "nope"], "invalid choice: 'nope'"),
     ("workers 0", ["--workers", "0"], "--workers must be >= 1"),
     ("ray address", ["--backend", "ray", "--address", "nonsense"], "--address must be host:port"),
-    ("ray unreachable", ["--backend", "ray", "--address", "127.0.0.1:1", "--restarts", "1"], "Ray"),
+    ("ray unreachable", ["--backend", "ray", "--address", "127.0.0.1:1"], "no Ray cluster answers"),
     ("checkpoint no folder", ["--checkpoint", "{tmp}/no/c.jsonl"], "no such folder"),
     ("checkpoint folder", ["--checkpoint", "{tmp}/run"], "is a folder"),
     ("checkpoint header", ["--checkpoint", "{tmp}/header.jsonl"], "line 1: not a search"),
@@ -283,6 +288,7 @@ def folder(tmp_path_factory) -> Path:
         "nan.pt": blob | {"state_dict": {k: v * np.nan for k, v in blob["state_dict"].items()}},
         "badkey.pt": blob | {"config": blob["config"] | {"evil": 1}},
         "badvalue.pt": blob | {"config": blob["config"] | {"lr": -1.0}},
+        "float.pt": blob | {"config": blob["config"] | {"width": 8.5}},
     }
     for name, b in variants.items():
         torch.save(b, tmp / name)
@@ -293,8 +299,17 @@ def folder(tmp_path_factory) -> Path:
     (tmp / "keys.json").write_text('{"task": "prefix-parity"}')
     (tmp / "latin.json").write_bytes('{"task": "caf\u00e9"}'.encode("latin-1"))
     rule = json.loads(Path(pretrained.resolve("prefix-parity", "rule")).read_text())
-    rule["guards"][0]["then"] = "no-such-symbol"
-    (tmp / "badguard.json").write_text(json.dumps(rule))
+    bad = json.loads(json.dumps(rule))
+    bad["guards"][0]["then"] = "no-such-symbol"
+    (tmp / "badguard.json").write_text(json.dumps(bad))
+    text = json.dumps(rule)
+    (tmp / "renamed.json").write_text(text.replace('"s1i1"', '"zz"'))
+    nofirst = json.loads(text)
+    nofirst["symbols"].remove("s0i1")
+    (tmp / "nofirst.json").write_text(json.dumps(nofirst))
+    code = json.loads(text)
+    code["guards"][0]["then"] = code["guards"][0]["then"].split("i")[0] + "i9"
+    (tmp / "code.json").write_text(json.dumps(code))
     header = json.dumps(_search_header()) + "\n"
     row = {"chunk": 0, "indices": list(range(32)), "errors": [[0.5]] * 32, "programs": [""] * 32}
     lines = {
@@ -318,11 +333,15 @@ def _snapshot(tmp: Path) -> dict:
     }
 
 
-def test_enough_hostile_cases():
+def test_enough_hostile_cases_and_the_readme_counts_them():
     assert len(CASES) + len(API) >= 150
     assert {argv[0] for _, argv, _ in CASES} == set(COMMANDS)
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    said = re.search(r"holds (\d+) hostile cases \((\d+) on the command line .*?, (\d+) on", readme)
+    assert said and tuple(map(int, said.groups())) == (len(CASES) + len(API), len(CASES), len(API))
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")  # the refused pickle file
 @pytest.mark.parametrize("name, argv, fragment", CASES, ids=[c[0] for c in CASES])
 def test_cli_refuses_cleanly(name, argv, fragment, folder, capsys, monkeypatch):
     monkeypatch.chdir(folder)  # a default output path would land here and be caught

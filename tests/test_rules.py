@@ -130,9 +130,9 @@ def test_extract_and_verify_commands(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("name", ["prefix-parity", "addition"])
-def test_shipped_rules_load_by_name_are_what_extract_reads_and_verify(name, capsys):
+def test_shipped_rules_load_by_name_are_what_extract_reads_and_verify(name):
     """The package ships a trained filter and its verified rule under one name; the
-    rule is exactly what extract reads off that filter, and it passes verify --quick."""
+    rule is exactly what extract reads off that filter, and it passes verify (small)."""
     from turing_rcnn import pretrained
 
     assert name in pretrained.names("filter") and name in pretrained.names("rule")
@@ -141,6 +141,34 @@ def test_shipped_rules_load_by_name_are_what_extract_reads_and_verify(name, caps
     xs = [model.task_.sample(50, s, rng)[0] for s in (size, model.task_.larger(size))]
     shipped = Rule.load(pretrained.resolve(name, "rule"))
     assert extract(model, xs).to_json() == shipped.to_json()
-    assert main(["verify", name, "--quick", "--json", "--no-progress"]) == 0
-    report = json.loads(capsys.readouterr().out)
+    report = verify(shipped, large=(5, 300))
     assert report["exact"] and report["task"] == name
+
+
+@pytest.mark.parametrize("name", ["prefix-parity", "addition"])
+def test_the_closure_holds_every_triple_a_run_meets(name):
+    """extract.reachable_triples over-approximates: every (west, centre, east) met at
+    any layer of a run, on every input up to 10 cells, is in the closure."""
+    from turing_rcnn import pretrained
+    from turing_rcnn.trainable import get_algo_task
+    from turing_rcnn.trainable.verify import exhaustive, one_row_closure
+
+    rule = Rule.load(pretrained.resolve(name, "rule"))
+    step, reached, border = one_row_closure(rule)
+    n = len(rule.program.symbols)
+    table = np.full((n, n, n), border)  # step as an array (border cells stay border)
+    for (a, b, c), v in step.items():
+        table[a, b, c] = v
+    task, met = get_algo_task(name), set()
+    for _, x, _ in exhaustive(task):
+        x = task.check_inputs(x)[0]
+        if x.shape[3] > 10:
+            break
+        grid = rule.initial(x)[:, 0]  # (B, W) symbol indices
+        for _ in range(task.iterations(x.shape[3]) + 1):
+            padded = np.pad(grid, ((0, 0), (1, 1)), constant_values=border)
+            west, centre, east = padded[:, :-2], padded[:, 1:-1], padded[:, 2:]
+            codes = (west * n + centre) * n + east
+            met |= {(int(k) // (n * n), int(k) // n % n, int(k) % n) for k in np.unique(codes)}
+            grid = table[west, centre, east]
+    assert met and met <= reached

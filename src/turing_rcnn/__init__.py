@@ -5,9 +5,7 @@ predict. The core is flat (model, programs, compile, frame, algorithm1, tasks); 
 wing is a subpackage that imports the core: baselines, search, trainable, app.
 """
 
-# Names load on first use (PEP 562), so that `import turing_rcnn` and the CLI's --help
-# do not pay for torch and scikit-learn before they are needed.
-from importlib import import_module
+from turing_rcnn._lazy import lazy  # names load on first use (PEP 562)
 
 _WHERE = {
     "RCNNLearner": ".algorithm1",
@@ -62,14 +60,4 @@ __all__ = [
     "AlgorithmLearner",
 ]
 
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        value = getattr(import_module(_WHERE[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_WHERE))
+__getattr__, __dir__ = lazy(__name__, _WHERE)

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from . import guard
 from .checks import check_dataset, check_pm1_matrix
 from .compile import CompiledProgram, compile_program
-from .frame import build_frame, layers_needed
+from .frame import build_frame, check_size
 from .model import EVALUATIONS, RCNN, augment
 from .programs.learning import LearnerProgram, get_learner
 from .validation import PM1Classifier
@@ -193,12 +193,7 @@ class RCNNLearner(PM1Classifier):
             if want is not None and want != got:
                 raise ValueError(f"this RCNNLearner was built for {name} = {want}, got {got}")
         learner = self.learner_program()
-        layers = layers_needed(learner, m, d)
-        cells = (m + 1) * (d + 1 + learner.work_columns)
-        guard.check_memory(
-            guard.rcnn_bytes(cells, layers, self._batch(), dense=self.evaluation == "dense"),
-            f"an RCNN for d = {d}, m = {m} ({cells} cells x {layers} layers)",
-        )
+        _, layers = check_size(learner, m, d, self._batch(), self.evaluation == "dense")
         if isinstance(self.learner, str):
             self.compiled_ = compiled_frame(self.learner, self.dtype)
         else:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from . import guard
 from .programs.cellular import CellularProgram, Guard, Shift
 from .programs.learning import LearnerProgram
 
@@ -50,6 +51,19 @@ def frame_layers(m: int, d: int, time: int) -> int:
 def layers_needed(learner: LearnerProgram, m: int, d: int) -> int:
     """L for a learner: frame_layers with its time bound t(m, d)."""
     return frame_layers(m, d, learner.time(m, d))
+
+
+def check_size(learner: LearnerProgram, m: int, d: int, batch: int, dense: bool, extra=0.0):
+    """(cells, layers) of the network for this learner at (m, d), after refusing it
+    (guard.check_memory) when it would not fit in memory with `batch` inputs at once
+    (plus `extra` bytes, e.g. the data)."""
+    layers = layers_needed(learner, m, d)
+    cells = (m + 1) * (d + 1 + learner.work_columns)
+    guard.check_memory(
+        guard.rcnn_bytes(cells, layers, batch, dense=dense) + extra,
+        f"an RCNN for d = {d}, m = {m} ({cells} cells x {layers} layers)",
+    )
+    return cells, layers
 
 
 def build_frame(learner: LearnerProgram) -> CellularProgram:

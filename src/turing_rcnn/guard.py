@@ -111,31 +111,42 @@ def refuse_existing(*paths: str | None, force: bool = False) -> None:
 
 
 def need_folder(path: str | None) -> None:
-    """A user error unless the folder an output goes into exists and is writable."""
-    folder = os.path.dirname(path or "") or "."
+    """A user error unless the folder an output goes into exists and is writable
+    (runs/..., the default place for outputs, is made when the file is written)."""
     if path is None:
         return
+    folder = os.path.dirname(path) or "."
     if not os.path.isdir(folder):
-        if os.path.normpath(folder).split(os.sep)[0] == "runs" and not os.path.exists(folder):
-            os.makedirs(folder, exist_ok=True)  # the default place for outputs
-        else:
-            raise ValueError(f"{path}: no such folder {folder}")
+        if _under_runs(folder) and not os.path.exists(folder):
+            return
+        raise ValueError(f"{path}: no such folder {folder}")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise ValueError(f"{path}: folder {folder} is not writable")
 
 
+def _under_runs(folder: str) -> bool:
+    return os.path.normpath(folder).split(os.sep)[0] == "runs"
+
+
+_UMASK = os.umask(0o022)  # read once: the permissions a plain open() gives
+os.umask(_UMASK)
+
+
 @contextmanager
 def atomic_path(path: str):
-    """A temporary path beside `path`; renamed onto `path` when the block succeeds."""
+    """A temporary path beside `path`; flushed to disk and renamed onto `path` when the
+    block succeeds, removed when it fails."""
     folder = os.path.dirname(path) or "."
+    if _under_runs(folder):
+        os.makedirs(folder, exist_ok=True)
     ending = os.path.splitext(path)[1]
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=ending, dir=folder)
     os.close(fd)
-    mask = os.umask(0)  # the permissions a plain open() would give, not mkstemp's 0600
-    os.umask(mask)
-    os.chmod(tmp, 0o666 & ~mask)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # not mkstemp's 0600
     try:
         yield tmp
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -394,3 +394,19 @@ class _ChangesBody(torch.autograd.Function):
 def augment(x: torch.Tensor) -> torch.Tensor:
     """[x; 1]: append the constant-1 feature to a (B, d) batch."""
     return torch.cat([x, x.new_ones(x.shape[0], 1)], dim=1)
+
+
+@torch.no_grad()
+def run_layers(
+    net: RCNN, grid: torch.Tensor, layers: int, progress: bool = False, block: int = 256
+) -> torch.Tensor:
+    """run_body with the change-driven evaluation, `block` layers at a time, with a
+    progress bar on stderr when asked (long runs: a Turing machine, a rule on 10^4 bits)."""
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=layers, desc="layers", unit="layer", disable=not progress, leave=False)
+    for n in [block] * (layers // block) + [layers % block]:
+        grid = net.run_body(grid, n, evaluation="changes")
+        bar.update(n)
+    bar.close()
+    return grid

@@ -74,8 +74,15 @@ def using(n: int):
     import sys
 
     if "torch" not in sys.modules:
+        before = os.environ.get("OMP_NUM_THREADS")
         os.environ["OMP_NUM_THREADS"] = str(n)
-        yield
+        try:
+            yield
+        finally:
+            if before is None:
+                os.environ.pop("OMP_NUM_THREADS", None)
+            else:
+                os.environ["OMP_NUM_THREADS"] = before
         return
     import torch
 

@@ -212,15 +212,17 @@ def options_markdown() -> str:
     return "\n".join(out)
 
 
-def tidy(value):
-    """A report value as shown: floats to 4 significant digits (integers stay exact),
-    tuples as lists, nested dicts and lists tidied too."""
+def tidy(value, digits: int = 6):
+    """A report value as shown: floats to `digits` significant digits (no float32 noise
+    such as 0.41999998688697815; integers stay exact), tuples as lists, nested values too."""
     if isinstance(value, float):
-        return value if not math.isfinite(value) or value == int(value) else float(f"{value:.4g}")
+        if not math.isfinite(value) or value == int(value):
+            return value
+        return float(f"{value:.{digits}g}")
     if isinstance(value, dict):
-        return {k: tidy(v) for k, v in value.items()}
+        return {k: tidy(v, digits) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [tidy(v) for v in value]
+        return [tidy(v, digits) for v in value]
     return value
 
 
@@ -254,14 +256,14 @@ def main(argv: list[str] | None = None) -> int:
         n = threads.choose(args.threads, jobs.flops_per_op(config))
         with threads.using(n), guard.limit(args.max_memory):
             report = command.job(config, progress=not args.no_progress)
-        text = (
-            json.dumps(tidy(report), indent=2)
-            if args.json
-            else (command.text or lines)(tidy(report))
-        )
+        if args.json:
+            text = json.dumps(tidy(report, 6), indent=2)
+        else:
+            text = (command.text or lines)(tidy(report, 4))
+    except BrokenPipeError:  # a reader of the progress output went away mid-run
+        _quiet_pipe()
+        return 141
     except (ValueError, OSError) as err:
-        if isinstance(err, BrokenPipeError):
-            return _quiet_pipe()
         message = str(err).splitlines()[0] if str(err) else type(err).__name__
         print(f"turing-rcnn: error: {message}", file=sys.stderr)
         return 2
@@ -278,7 +280,11 @@ def main(argv: list[str] | None = None) -> int:
 def _quiet_pipe() -> int:
     """The reader went away: stop quietly (no traceback when Python flushes stdout)."""
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (OSError, ValueError):
+            pass
     return 0
 
 

@@ -66,35 +66,31 @@ def run_machine(config: RunTMConfig, progress: bool = False) -> dict:
     (state, head, tape, ones) is read off the network's grid and head.
     """
     import torch
-    from tqdm.auto import tqdm
 
     from ..algorithm1 import DTYPES
     from ..compile import compile_program
+    from ..model import run_layers
 
     steps = config.steps
     dtype = DTYPES[config.dtype]
     machine = TuringMachine.parse(config.machine)
+    limit = config.max_steps if steps is None else steps
+    reach = len(config.tape) + limit + 3  # the head moves one cell per step at most
+    bound = reach * (2 * limit + 3 if machine.is_2d else 1)
+    guard.check_memory(guard.rcnn_bytes(bound, 1, 8), f"a grid of up to {bound} cells")
+    compiled = compile_program(machine.to_cellular(), dtype=dtype)
     ref = machine.run(config.tape, steps=steps, max_steps=config.max_steps, progress=progress)
     r0, r1, c0, c1 = ref.visited
     margin = 1 if machine.is_2d else 0
     box = (r0 - margin, r1 + margin, c0 - 1, c1 + 1)
-    cells = (box[1] - box[0] + 1) * (box[3] - box[2] + 1)
-    guard.check_memory(guard.rcnn_bytes(cells, 1, 8), f"a grid of {cells} cells")
-    compiled = compile_program(machine.to_cellular(), dtype=dtype)
-    compiled.check_readout(cells, dtype)
+    compiled.check_readout((box[1] - box[0] + 1) * (box[3] - box[2] + 1), dtype)
     layers = ref.steps if steps is None else steps
 
     start = time.perf_counter()
     net = compiled.network(layers=max(layers, 1), dtype=dtype)
+    initial = compiled.encode(machine.encode(machine.run(config.tape, steps=0), box), dtype)
+    out = run_layers(net, initial, layers, progress=progress and layers >= 10**4, block=10**4)
     with torch.no_grad():
-        out = compiled.encode(machine.encode(machine.run(config.tape, steps=0), box), dtype)
-        bar = tqdm(
-            total=layers, desc="network", unit="layer", disable=not progress or layers < 10**4
-        )
-        for block in [10**4] * (layers // 10**4) + [layers % 10**4]:
-            out = net.run_body(out, layers=block, evaluation="changes")
-            bar.update(block)
-        bar.close()
         ones = net.readout(out).item()
     seconds = time.perf_counter() - start
     final_grid = compiled.decode(out[0, 0])
@@ -163,7 +159,7 @@ class LearnConfig:
 
 def learn(config: LearnConfig, progress: bool = True) -> dict:
     """Algorithm 1 on a parity: the RCNN's test error beside its learner's reference."""
-    from ..frame import layers_needed
+    from ..frame import check_size
     from ..programs.learning import get_learner
 
     if config.save_run and not config.save_run.endswith(".npz"):
@@ -173,14 +169,9 @@ def learn(config: LearnConfig, progress: bool = True) -> dict:
     c = config
     if c.k is not None and c.k > c.d:
         raise ValueError(f"--k must be <= --d = {c.d}, got {c.k}")
-    learner = get_learner(c.learner)
-    layers, cells = layers_needed(learner, c.m, c.d), (c.m + 1) * (c.d + 1 + learner.work_columns)
     batch = min(c.test, 1024 if c.evaluation == "changes" else 64)
-    guard.check_memory(
-        guard.rcnn_bytes(cells, layers, batch, dense=c.evaluation == "dense")
-        + 8.0 * 3 * (c.m + c.test) * (c.d + 1),
-        f"an RCNN for d = {c.d}, m = {c.m} ({cells} cells x {layers} layers), {c.test} test points",
-    )
+    data_bytes = 8.0 * 3 * (c.m + c.test) * (c.d + 1)
+    check_size(get_learner(c.learner), c.m, c.d, batch, c.evaluation == "dense", data_bytes)
     guard.check_device(c.device)
     import torch
 
@@ -314,6 +305,15 @@ def train_algo(config: TrainAlgoConfig, progress: bool = True) -> dict:
         5e8 + 4.0 * 4 * channels * cells * max(config.test_count, config.compare_count),
         f"testing {config.test_count} inputs of size {config.test_size} ({cells} cells each)",
     )
+    if model is None:  # training keeps every iteration's activations of a batch
+        size, step_cells = cfg.train_size, task.grid_cells(cfg.train_size)
+        grad = cfg.batch_size * 4.0 * 3 * channels * step_cells * task.train_iterations(size)
+        validation = cfg.val_size * 4.0 * 2 * channels * task.grid_cells(task.larger(size))
+        guard.check_memory(
+            5e8 + grad + validation,
+            f"training at size {size} ({cfg.batch_size} inputs per step, {cfg.val_size} to "
+            "validate)",
+        )
     peer = None
     if config.data:
         if not isinstance(task, Maze):
@@ -402,10 +402,11 @@ class VerifyConfig:
 
 def verify_rule(config: VerifyConfig, progress: bool = True) -> dict:
     """Run every verification check (trainable/verify.py); `exact` is true only when all pass."""
+    path = pretrained.resolve(config.rule, "rule")  # before loading torch: fast refusals
     from ..trainable.extract import Rule
     from ..trainable.verify import verify
 
-    rule = Rule.load(pretrained.resolve(config.rule, "rule"))
+    rule = Rule.load(path)
     if config.task and config.task != rule.task:
         raise ValueError(f"the rule solves {rule.task!r}, not {config.task!r}")
     show = (
@@ -440,6 +441,10 @@ def run_search(config: SearchJobConfig, progress: bool = True) -> dict:
     need_folder(c.checkpoint)
     if c.checkpoint and os.path.isdir(c.checkpoint):
         raise ValueError(f"--checkpoint {c.checkpoint} is a folder; give a .jsonl file")
+    if c.backend == "ray" and c.address:
+        from ..search.backends import reachable
+
+        reachable(c.address)
     layers = 3 + c.m + c.d + cfg.time
     cells = (c.m + 1) * (c.d + 2)
     width = sum(cfg.hidden) + 2 if cfg.init == "paper" else 64

@@ -2,9 +2,7 @@
 initialisations of the filter (priors), exact counting of what they can find
 (counting), restarts kept by validation (restarts), and where they run (backends)."""
 
-# Names load on first use (PEP 562), so that `import turing_rcnn` and the CLI's --help
-# do not pay for torch and scikit-learn before they are needed.
-from importlib import import_module
+from turing_rcnn._lazy import lazy  # names load on first use (PEP 562)
 
 _WHERE = {
     "BACKENDS": ".config",
@@ -52,14 +50,4 @@ __all__ = [
     "wilson_interval",
 ]
 
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        value = getattr(import_module(_WHERE[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_WHERE))
+__getattr__, __dir__ = lazy(__name__, _WHERE)

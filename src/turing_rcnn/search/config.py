@@ -38,15 +38,10 @@ class SearchConfig:
     )
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "hidden", tuple(self.hidden))
         check_ranges(self)
         if self.init not in INITS:
             raise ValueError(f"unknown init {self.init!r}; choose one of {INITS}")
-        for name in ("size", "restarts", "batch"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.time < 0:
-            raise ValueError(f"time must be >= 0, got {self.time}")
-        object.__setattr__(self, "hidden", tuple(self.hidden))
 
     def initialiser(self):
         from .priors import AnswerRulePrior, PaperInit, TuringPrior

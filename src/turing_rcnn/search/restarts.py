@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from tqdm.auto import tqdm
 
+from .. import guard
 from ..algorithm1 import algorithm1, network_outputs
 from ..checks import check_dataset
 from ..model import RCNN, RCNNConfig
@@ -169,9 +170,10 @@ def _load_checkpoint(path: str, config: SearchConfig, problems, chunks) -> dict[
     if os.path.isdir(path):
         raise ValueError(f"checkpoint {path} is a folder")
     if not os.path.exists(path) or os.path.getsize(path) == 0:
-        with open(path, "w") as f:
-            f.write(json.dumps(header) + "\n")
+        guard.write_text(path, json.dumps(header) + "\n")  # whole, or not at all
         return {}
+    if not os.access(path, os.R_OK | os.W_OK):
+        raise ValueError(f"checkpoint {path} is not readable and writable")
     with open(path, "rb") as f:
         data = f.read()
     try:

@@ -2,9 +2,7 @@
 an algorithm on inputs larger than any it saw, and the analysis of what it learned
 against the tasks' exact rules (compiled by the core)."""
 
-# Names load on first use (PEP 562), so that `import turing_rcnn` and the CLI's --help
-# do not pay for torch and scikit-learn before they are needed.
-from importlib import import_module
+from turing_rcnn._lazy import lazy  # names load on first use (PEP 562)
 
 _WHERE = {
     "compare_with_rule": ".analysis",
@@ -43,14 +41,4 @@ __all__ = [
     "settle_times",
 ]
 
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        value = getattr(import_module(_WHERE[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_WHERE))
+__getattr__, __dir__ = lazy(__name__, _WHERE)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,6 +77,7 @@ class Rule:
     @classmethod
     def from_json(cls, blob: dict) -> Rule:
         try:
+            _check_names(blob)
             guards = [Guard(g["when"], g["then"]) for g in blob["guards"]]
             program = CellularProgram(
                 blob["symbols"],
@@ -105,6 +107,30 @@ class Rule:
             raise ValueError(f"{path}: cannot read a rule ({err})") from None
         except ValueError as err:
             raise ValueError(f"{path}: not a valid rule ({err})") from None
+
+
+def _check_names(blob: dict) -> None:
+    """The symbols are the border and s<state>i<code> for every state below `states` and
+    code of `inputs` (each first symbol s0i<code> present), and no guard changes a cell's
+    input code: what verify's checks, and its every-length argument, rely on."""
+    states, codes = int(blob["states"]), len(blob["inputs"])
+    pattern = re.compile(r"s(\d+)i(\d+)")
+    for name in blob["symbols"]:
+        match = pattern.fullmatch(name)
+        if name != blob["border"] and not (
+            match and int(match[1]) < states and int(match[2]) < codes
+        ):
+            raise ValueError(f"symbol {name!r} is not s<state>i<code> for {states} states")
+    missing = [f"s0i{c}" for c in range(codes) if f"s0i{c}" not in blob["symbols"]]
+    if missing:
+        raise ValueError(f"the first symbols {missing} are missing")
+    for g in blob["guards"]:
+        centre = g["when"].get("C")
+        if centre is None:
+            raise ValueError("every guard must name the centre cell C")
+        centre = centre if isinstance(centre, list) else [centre]
+        if any(c.split("i")[-1] != g["then"].split("i")[-1] for c in centre):
+            raise ValueError(f"a guard changes a cell's input code: {centre} -> {g['then']!r}")
 
 
 def _name(position) -> str:

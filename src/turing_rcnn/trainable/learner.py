@@ -292,14 +292,15 @@ class AlgorithmLearner(BaseEstimator):
             raise ValueError(f"{path}: its weights hold NaN or infinite values")
         learner = cls(cfg, progress=progress)
         learner.config_, learner.task_ = cfg, get_algo_task(cfg.task)
-        learner.net_ = make_filter(cfg)
         try:
+            learner.net_ = make_filter(cfg)
             learner.net_.load_state_dict(state)
-        except RuntimeError as err:
+            learner.steps_ = int(blob["steps"])
+            learner.train_seconds_ = float(blob["train_seconds"])
+        except (RuntimeError, TypeError, ValueError) as err:
             detail = str(err).strip().splitlines()[-1].strip()[:160]
             raise ValueError(f"{path}: its weights do not fit its config ({detail})") from None
         learner.history_ = history
-        learner.steps_, learner.train_seconds_ = int(blob["steps"]), float(blob["train_seconds"])
         learner._done = True
         return learner
 
@@ -321,7 +322,8 @@ class AlgorithmLearner(BaseEstimator):
         )
         fig.suptitle(f"{cfg.task}: {self.net_.parameter_count} shared parameters")
         fig.tight_layout()
-        fig.savefig(path, dpi=120)
+        with guard.atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=120, format="png")
         plt.close(fig)
         return path
 

@@ -33,9 +33,9 @@ import time
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from ..compile import compile_program
+from ..model import run_layers
 from . import mazes
 from .extract import Rule, reachable_triples
 from .tasks import Addition, AlgoTask, FloodFill, Maze, PrefixParity, get_algo_task
@@ -58,15 +58,9 @@ def run_rule(
         stacked[::2] = initial[:, 0]
         initial = stacked[None]
     net = compiled.network(layers=max(layers, 1))
-    block = 256
-    shown = tqdm(total=layers, desc="layers", unit="layer", disable=not bar, leave=False)
+    grid = run_layers(net, compiled.encode(initial), layers, progress=bar)
     with torch.no_grad():
-        grid = compiled.encode(initial)
-        for n in [block] * (layers // block) + [layers % block]:
-            grid = net.run_body(grid, n, evaluation="changes")
-            shown.update(n)
         again = net.run_body(grid, 1, evaluation="changes")
-    shown.close()
     final = compiled.decode(grid[:, 0])
     if one_row:
         final = final[0, ::2, None]
@@ -199,20 +193,28 @@ def verify(rule: Rule, seed: int = 0, quick: bool = False, large=None, progress=
     return report
 
 
-def fixed_points_are_right(rule: Rule, task: AlgoTask) -> dict:
-    """(d) for 1-row rules: every fixed point of the rule, of any length, reads the
-    task's answer on every cell (see the module docstring)."""
+def one_row_closure(rule: Rule) -> tuple[dict, set, int]:
+    """(step, reached, border) of a 1-row rule over symbol indices: step[(a, b, c)] is
+    b's next symbol (what the program does, between border rows), reached the triples a
+    run can meet (extract.reachable_triples)."""
     program = rule.program
-    symbols = program.symbols
     border = program.index[program.border]
-    step = {}  # (a, b, c) -> rule(a, b, c) for symbol indices, on a 1-row grid
-    triples = [t for t in itertools.product(range(len(symbols)), repeat=3) if t[1] != border]
+    n = len(program.symbols)
+    triples = [t for t in itertools.product(range(n), repeat=3) if t[1] != border]
     rows = np.full((3 * len(triples), 3), border)
     rows[1::3] = triples  # each triple between two border rows, as on a 1-row grid
     after = program.step(rows)[1::3, 1]
     step = {t: int(v) for t, v in zip(triples, after, strict=True)}
     first = {program.index[rule.symbol(0, c)] for c in range(len(rule.inputs))}
-    reached = reachable_triples(step, first, border)  # what a run can meet
+    return step, reachable_triples(step, first, border), border
+
+
+def fixed_points_are_right(rule: Rule, task: AlgoTask) -> dict:
+    """(d) for 1-row rules: every fixed point of the rule, of any length, reads the
+    task's answer on every cell (see the module docstring)."""
+    program = rule.program
+    symbols = program.symbols
+    step, reached, border = one_row_closure(rule)
     bit = _input_bits(rule, task)
     readout = np.array([program.readout.get(s, 0.0) > 0 for s in symbols])
     # Product states (left symbol, this symbol, automaton state before this cell); an

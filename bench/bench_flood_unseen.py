@@ -1,0 +1,68 @@
+"""Why the flood-fill tables do not close: 3x3 neighbourhoods that a trained
+finite-state filter meets on fresh grids but that the table read at extraction never
+saw (seeds 1 and 2 of bench_rules.py, the ones that trained). The same inputs as
+bench_rules drew for extraction (sizes 5, 10, 16, 32, 64 and every 3 x 3 grid), then
+fresh grids at 64 x 64 and 128 x 128. Writes flood_unseen.json.
+
+    python bench/bench_flood_unseen.py
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import torch
+from _common import TRACKED, write_json
+
+from turing_rcnn import AlgorithmLearner
+from turing_rcnn.trainable import extract as ex
+from turing_rcnn.trainable.verify import exhaustive
+
+
+def neighbourhoods(model, xs, inputs) -> np.ndarray:
+    """Every distinct (states, input codes) 3x3 key met at any iteration of the runs."""
+    net = model.net_
+    base = (net.symbols + 1) * (len(inputs) + 1)
+    met = np.zeros(0, dtype=np.int64)
+    for x in xs:
+        x = model.task_.check_inputs(x)[0]
+        codes = ex._neighbourhoods(ex.input_codes(x, inputs)) + 1
+        for grid in ex._states(net, x, model.iterations_for(x)):
+            digits = (ex._neighbourhoods(grid) + 1) * (len(inputs) + 1) + codes
+            met = np.union1d(met, np.unique(digits @ (base ** np.arange(8, -1, -1))))
+    return met
+
+
+def main() -> None:
+    torch.set_num_threads(1)
+    rows = []
+    for seed in (1, 2):
+        model = AlgorithmLearner.load(str(TRACKED / "rules" / f"flood-fill-{seed}-k2.pt"))
+        model.progress = False
+        rng = np.random.default_rng(1000 + seed)  # as bench_rules drew them
+        model.task_.sample(200, 10, rng)
+        xs = [model.task_.sample(200, s, rng)[0] for s in (5, 10, 16, 32, 64)]
+        xs += [model.task_.check_inputs(b[1])[0] for b in exhaustive(model.task_)]
+        flat = [x.permute(0, 2, 3, 1).reshape(-1, x.shape[1]).numpy() for x in xs]
+        inputs = np.unique(np.concatenate(flat), axis=0)
+        seen = neighbourhoods(model, xs, inputs)
+        fresh = np.random.default_rng(7)
+        for size, count in ((64, 200), (128, 20)):
+            met = neighbourhoods(model, [model.task_.sample(count, size, fresh)[0]], inputs)
+            rows.append(
+                {
+                    "seed": seed,
+                    "size": size,
+                    "grids": count,
+                    "seen_at_extraction": int(len(seen)),
+                    "met": int(len(met)),
+                    "unseen": int(len(np.setdiff1d(met, seen))),
+                }
+            )
+            print(json.dumps(rows[-1]), flush=True)
+    write_json("flood_unseen.json", {"rows": rows})
+
+
+if __name__ == "__main__":
+    main()
