@@ -132,3 +132,14 @@ def test_addition_targets_and_compiled_rule_are_exact(n, seed):
 def test_task_names():
     assert get_algo_task("maze-cycles").cycles == 0.1 and get_algo_task("maze").cycles == 0
     assert get_algo_task("maze-cycles").program() is None
+
+
+def test_shipped_maze_filter_solves_mazes_larger_than_its_training_size():
+    """The filter behind the README's maze figures (trained by gradient descent on size-5
+    mazes) loads by name and solves fresh size-9 mazes, whole path right."""
+    from turing_rcnn import AlgorithmLearner, pretrained
+
+    model = AlgorithmLearner.load(pretrained.resolve("maze", "filter"), progress=False)
+    assert model.config_.train_size == 5 and model.net_.parameter_count < 10**4
+    x, y = model.task_.sample(30, 9, np.random.default_rng(5))
+    assert model.score(x, y) == 1.0

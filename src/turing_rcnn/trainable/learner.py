@@ -216,11 +216,12 @@ class AlgorithmLearner(BaseEstimator):
             disable=not self.progress,
             leave=False,
         )
+        device = next(net.parameters()).device  # where the filter is (net_.to(...))
         for i in batches:
-            x = X[i : i + batch_size]
+            x = X[i : i + batch_size].to(device)
             state, recalled = net.initial_state(x), net.recall(x)
-            ran = torch.full((len(x),), max_iterations)
-            active = torch.arange(len(x))
+            ran = torch.full((len(x),), max_iterations, device=device)
+            active = torch.arange(len(x), device=device)
             for t in range(1, max_iterations + 1):
                 new = net.step(state[active], recalled[active])
                 still = (new != state[active]).flatten(1).any(1)
@@ -231,8 +232,8 @@ class AlgorithmLearner(BaseEstimator):
                 if len(active) == 0:
                     bar.update(max_iterations - t)
                     break
-            preds.append((net.out(state) > 0).float().numpy())
-            used.append(ran.numpy())
+            preds.append((net.out(state) > 0).float().cpu().numpy())
+            used.append(ran.cpu().numpy())
         bar.close()
         return np.concatenate(preds), np.concatenate(used)
 
