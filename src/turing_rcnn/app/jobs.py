@@ -157,25 +157,31 @@ class LearnConfig:
     force: bool = option(False, "overwrite an existing --save-run file")
 
 
-def learn(config: LearnConfig, progress: bool = True) -> dict:
-    """Algorithm 1 on a parity: the RCNN's test error beside its learner's reference."""
+def _check_learn(c: LearnConfig) -> None:
+    """learn's refusals, before any work: output path, k, memory, device."""
     from ..frame import check_size
     from ..programs.learning import get_learner
 
-    if config.save_run and not config.save_run.endswith(".npz"):
-        raise ValueError(f"--save-run must end in .npz, got {config.save_run!r}")
-    refuse_existing(config.save_run, force=config.force)
-    need_folder(config.save_run)
-    c = config
+    if c.save_run and not c.save_run.endswith(".npz"):
+        raise ValueError(f"--save-run must end in .npz, got {c.save_run!r}")
+    refuse_existing(c.save_run, force=c.force)
+    need_folder(c.save_run)
     if c.k is not None and c.k > c.d:
         raise ValueError(f"--k must be <= --d = {c.d}, got {c.k}")
     batch = min(c.test, 1024 if c.evaluation == "changes" else 64)
     data_bytes = 8.0 * 3 * (c.m + c.test) * (c.d + 1)
     check_size(get_learner(c.learner), c.m, c.d, batch, c.evaluation == "dense", data_bytes)
     guard.check_device(c.device)
+
+
+def learn(config: LearnConfig, progress: bool = True) -> dict:
+    """Algorithm 1 on a parity: the RCNN's test error beside its learner's reference."""
+    _check_learn(config)
     import torch
 
     from ..algorithm1 import RCNNLearner
+
+    c = config
 
     data = ParityTask(c.d, k=c.k, noise=c.noise).make(c.m, n_test=c.test, seed=c.seed)
     start = time.perf_counter()
@@ -279,6 +285,25 @@ class TrainAlgoConfig:
     force: bool = option(False, "overwrite model.pt, training.png, report.json in --out")
 
 
+def _check_train_algo_memory(config: TrainAlgoConfig, cfg, task, training: bool) -> None:
+    """Refuse testing (and training) that would not fit in memory, before any work."""
+    channels = (cfg.symbols or cfg.width) + cfg.hidden + 4
+    cells = task.grid_cells(max(config.test_size, cfg.train_size))
+    guard.check_memory(
+        5e8 + 4.0 * 4 * channels * cells * max(config.test_count, config.compare_count),
+        f"testing {config.test_count} inputs of size {config.test_size} ({cells} cells each)",
+    )
+    if training:  # training keeps every iteration's activations of a batch
+        size, step_cells = cfg.train_size, task.grid_cells(cfg.train_size)
+        grad = cfg.batch_size * 4.0 * 3 * channels * step_cells * task.train_iterations(size)
+        validation = cfg.val_size * 4.0 * 2 * channels * task.grid_cells(task.larger(size))
+        guard.check_memory(
+            5e8 + grad + validation,
+            f"training at size {size} ({cfg.batch_size} inputs per step, {cfg.val_size} to "
+            "validate)",
+        )
+
+
 def train_algo(config: TrainAlgoConfig, progress: bool = True) -> dict:
     """Train (or load) a RecurrentFilter on a small size; test it on a larger one.
 
@@ -299,21 +324,7 @@ def train_algo(config: TrainAlgoConfig, progress: bool = True) -> dict:
     cfg = model.config_ if model else config.algo
     task = get_algo_task(cfg.task)
     task.check_size(config.test_size)
-    channels = (cfg.symbols or cfg.width) + cfg.hidden + 4
-    cells = task.grid_cells(max(config.test_size, cfg.train_size))
-    guard.check_memory(
-        5e8 + 4.0 * 4 * channels * cells * max(config.test_count, config.compare_count),
-        f"testing {config.test_count} inputs of size {config.test_size} ({cells} cells each)",
-    )
-    if model is None:  # training keeps every iteration's activations of a batch
-        size, step_cells = cfg.train_size, task.grid_cells(cfg.train_size)
-        grad = cfg.batch_size * 4.0 * 3 * channels * step_cells * task.train_iterations(size)
-        validation = cfg.val_size * 4.0 * 2 * channels * task.grid_cells(task.larger(size))
-        guard.check_memory(
-            5e8 + grad + validation,
-            f"training at size {size} ({cfg.batch_size} inputs per step, {cfg.val_size} to "
-            "validate)",
-        )
+    _check_train_algo_memory(config, cfg, task, training=model is None)
     peer = None
     if config.data:
         if not isinstance(task, Maze):
