@@ -16,22 +16,8 @@ import torch
 from _common import TRACKED, write_json
 
 from turing_rcnn import AlgorithmLearner
-from turing_rcnn.trainable import extract as ex
+from turing_rcnn.trainable.extract import input_vectors, neighbourhood_keys
 from turing_rcnn.trainable.verify import exhaustive
-
-
-def neighbourhoods(model, xs, inputs) -> np.ndarray:
-    """Every distinct (states, input codes) 3x3 key met at any iteration of the runs."""
-    net = model.net_
-    base = (net.symbols + 1) * (len(inputs) + 1)
-    met = np.zeros(0, dtype=np.int64)
-    for x in xs:
-        x = model.task_.check_inputs(x)[0]
-        codes = ex._neighbourhoods(ex.input_codes(x, inputs)) + 1
-        for grid in ex._states(net, x, model.iterations_for(x)):
-            digits = (ex._neighbourhoods(grid) + 1) * (len(inputs) + 1) + codes
-            met = np.union1d(met, np.unique(digits @ (base ** np.arange(8, -1, -1))))
-    return met
 
 
 def main() -> None:
@@ -44,12 +30,11 @@ def main() -> None:
         model.task_.sample(200, 10, rng)
         xs = [model.task_.sample(200, s, rng)[0] for s in (5, 10, 16, 32, 64)]
         xs += [model.task_.check_inputs(b[1])[0] for b in exhaustive(model.task_)]
-        flat = [x.permute(0, 2, 3, 1).reshape(-1, x.shape[1]).numpy() for x in xs]
-        inputs = np.unique(np.concatenate(flat), axis=0)
-        seen = neighbourhoods(model, xs, inputs)
+        inputs = input_vectors(xs)
+        seen = neighbourhood_keys(model, xs, inputs)
         fresh = np.random.default_rng(7)
         for size, count in ((64, 200), (128, 20)):
-            met = neighbourhoods(model, [model.task_.sample(count, size, fresh)[0]], inputs)
+            met = neighbourhood_keys(model, [model.task_.sample(count, size, fresh)[0]], inputs)
             rows.append(
                 {
                     "seed": seed,

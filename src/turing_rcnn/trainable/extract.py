@@ -186,6 +186,27 @@ def _neighbourhoods(grid: np.ndarray) -> np.ndarray:
     ).reshape(-1, 9)
 
 
+def input_vectors(xs: list) -> np.ndarray:
+    """The distinct input vectors of the cells of (B, C, H, W) batches: the input codes."""
+    flat = [x.permute(0, 2, 3, 1).reshape(-1, x.shape[1]).numpy() for x in xs]
+    return np.unique(np.concatenate(flat), axis=0)
+
+
+def neighbourhood_keys(learner, xs: list, inputs: np.ndarray) -> np.ndarray:
+    """Every distinct 3x3 neighbourhood of (state, input code) a finite-state learner meets
+    at any iteration of its runs on `xs`, as sorted int64 keys (9 digits, -1 beyond the
+    grid stored as 0)."""
+    net = learner.net_
+    base = (net.symbols + 1) * (len(inputs) + 1)
+    keys = np.zeros(0, dtype=np.int64)
+    for x in xs:
+        codes = _neighbourhoods(input_codes(x, inputs)) + 1
+        for grid in _states(net, x, learner.iterations_for(x)):
+            digits = (_neighbourhoods(grid) + 1) * (len(inputs) + 1) + codes
+            keys = np.union1d(keys, np.unique(digits @ (base ** np.arange(8, -1, -1))))
+    return keys
+
+
 def extract(learner, xs: list, complete_one_row: bool = True) -> Rule:
     """The rule of a fitted learner with a DiscreteFilter, from runs on the inputs `xs`
     (a list of (B, C, H, W) batches, any sizes; each run for the task's budget)."""
@@ -194,9 +215,7 @@ def extract(learner, xs: list, complete_one_row: bool = True) -> Rule:
     if not isinstance(net, DiscreteFilter):
         raise ValueError("extract needs a learner trained with a finite state (--symbols k)")
     xs = [learner.task_.check_inputs(x)[0] for x in xs]
-    inputs = np.unique(
-        np.concatenate([x.permute(0, 2, 3, 1).reshape(-1, x.shape[1]).numpy() for x in xs]), axis=0
-    )
+    inputs = input_vectors(xs)
     one_row = all(x.shape[2] == 1 for x in xs)
     if one_row and complete_one_row:  # every (W, C, E) triple, N and S beyond the grid
         pairs = [(-1, -1)] + [(s, c) for s in range(net.symbols) for c in range(len(inputs))]
@@ -208,12 +227,7 @@ def extract(learner, xs: list, complete_one_row: bool = True) -> Rule:
         rows = np.array(rows, dtype=np.int64)
     else:  # every neighbourhood met, as one int64 key: 9 digits of (state, code)
         base = (net.symbols + 1) * (len(inputs) + 1)
-        keys = np.zeros(0, dtype=np.int64)
-        for x in xs:
-            codes = _neighbourhoods(input_codes(x, inputs)) + 1
-            for grid in _states(net, x, learner.iterations_for(x)):
-                digits = (_neighbourhoods(grid) + 1) * (len(inputs) + 1) + codes
-                keys = np.union1d(keys, np.unique(digits @ (base ** np.arange(8, -1, -1))))
+        keys = neighbourhood_keys(learner, xs, inputs)
         digits = (keys[:, None] // base ** np.arange(8, -1, -1)) % base
         rows = np.concatenate([digits // (len(inputs) + 1) - 1, digits % (len(inputs) + 1) - 1], 1)
     nxt = _next_symbol(net, rows[:, :9], rows[:, 9:], inputs)

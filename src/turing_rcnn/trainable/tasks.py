@@ -28,7 +28,6 @@ RGB colour of each cell. Targets are {0, 1} tensors (B, 1, H, W).
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,8 +35,6 @@ import torch
 
 from ..programs.cellular import CellularProgram, Guard
 from . import mazes
-
-_NEIGHBOURS = ((-1, 0), (1, 0), (0, -1), (0, 1))
 
 
 @dataclass(frozen=True)
@@ -179,19 +176,7 @@ class FloodFill(AlgoTask):
     @staticmethod
     def distances(walls: np.ndarray, source: np.ndarray) -> np.ndarray:
         """BFS distance from the source per cell (-1: unreachable), one grid (H, W)."""
-        dist = np.full(walls.shape, -1)
-        start = tuple(np.argwhere(source)[0])
-        dist[start] = 0
-        queue = deque([start])
-        while queue:
-            r, c = queue.popleft()
-            for dr, dc in _NEIGHBOURS:
-                rr, cc = r + dr, c + dc
-                inside = 0 <= rr < walls.shape[0] and 0 <= cc < walls.shape[1]
-                if inside and not walls[rr, cc] and dist[rr, cc] < 0:
-                    dist[rr, cc] = dist[r, c] + 1
-                    queue.append((rr, cc))
-        return dist
+        return mazes.distances(~np.asarray(walls, dtype=bool), tuple(np.argwhere(source)[0]))
 
     def reference(self, walls: np.ndarray, source: np.ndarray) -> np.ndarray:
         return np.stack([self.distances(w, s) >= 0 for w, s in zip(walls, source, strict=True)])
