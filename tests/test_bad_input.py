@@ -470,3 +470,13 @@ def test_broken_pipe_is_quiet():
     done = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr and "Exception" not in done.stderr, done.stderr
+
+
+def test_run_layers_refuses_a_negative_count():
+    from turing_rcnn.model import run_layers
+    from turing_rcnn.programs import TuringMachine
+
+    compiled = compile_program(TuringMachine.parse("1RB1LB_1LA1RZ").to_cellular())
+    grid = compiled.encode(np.zeros((1, 4), dtype=np.int64))
+    with pytest.raises(ValueError, match="layers must be >= 0"):
+        run_layers(compiled.network(layers=1), grid, -5)

@@ -404,6 +404,8 @@ def run_layers(
     progress bar on stderr when asked (long runs: a Turing machine, a rule on 10^4 bits)."""
     from tqdm.auto import tqdm
 
+    if layers < 0 or block < 1:
+        raise ValueError(f"layers must be >= 0 and block >= 1, got {layers} and {block}")
     bar = tqdm(total=layers, desc="layers", unit="layer", disable=not progress, leave=False)
     for n in [block] * (layers // block) + [layers % block]:
         grid = net.run_body(grid, n, evaluation="changes")
