@@ -41,7 +41,7 @@ from turing_rcnn.tasks import search_problem
 from turing_rcnn.trainable.extract import Rule
 
 COMMANDS = ["demo", "run-tm", "info", "learn", "animate", "train-algo", "extract", "verify"]
-COMMANDS.append("search")
+COMMANDS += ["search", "meta-train"]
 MINIMAL = {  # the fewest arguments each command needs to get past parsing
     "demo": [],
     "run-tm": ["1RB1LB_1LA1RZ"],
@@ -52,6 +52,7 @@ MINIMAL = {  # the fewest arguments each command needs to get past parsing
     "extract": ["--load", "prefix-parity", "--out", "{tmp}/new.json"],
     "verify": ["prefix-parity"],
     "search": [],
+    "meta-train": ["--load", "last-label"],
 }
 COMMON = [  # (extra flags, what the message must name), for every command
     (["--threads", "-1"], "--threads must be >= 0"),
@@ -209,6 +210,24 @@ VERIFY = [
     ("code changed", ["{tmp}/code.json"], "changes a cell's input code"),
 ]
 CASES += [(f"verify {n}", ["verify", *a], msg) for n, a, msg in VERIFY]
+
+META = [
+    ("learner", ["--learner", "sorting"], "invalid choice: 'sorting'"),
+    ("max-m 0", ["--max-m", "0"], "--max-m must be >= 1"),
+    ("max-m 100", ["--max-m", "100"], "--max-m must be <= 64"),
+    ("max-d 0", ["--max-d", "0"], "--max-d must be >= 1"),
+    ("symbols 1", ["--symbols", "1"], "--symbols must be >= 2"),
+    ("max-minutes -1", ["--max-minutes", "-1"], "--max-minutes must be >="),
+    ("unknown name", ["--load", "nope"], "no such file, and no shipped learner"),
+    ("random bytes", ["--load", "{tmp}/random.json"], "cannot read a learned learner"),
+    ("a list", ["--load", "{tmp}/list.json"], "not a learned learner"),
+    ("missing keys", ["--load", "{tmp}/keys.json"], "not a learned learner"),
+    ("not utf-8", ["--load", "{tmp}/latin.json"], "cannot read a learned learner"),
+    ("a rule, not a learner", ["--load", "{tmp}/badguard.json"], "not a learned learner"),
+    ("out is a file", ["--load", "last-label", "--out", "{tmp}/old.json"], "is a file"),
+    ("out holds a model", ["--out", "{tmp}/run"], "exists"),
+]
+CASES += [(f"meta-train {n}", ["meta-train", *a], msg) for n, a, msg in META]
 
 SEARCH = [
     ("task", ["--task", "nope"], "invalid choice: 'nope'"),

@@ -123,3 +123,26 @@ def test_readme_turing_machine_filter_growth():
     step = (sizes[1][0] - sizes[0][0], sizes[1][1] - sizes[0][1])
     assert step == (sizes[2][0] - sizes[1][0], sizes[2][1] - sizes[1][1])
     assert f"+{step[0]} parameters and +{step[1]} values per state" in readme
+
+
+def test_readme_meta_table_is_the_bench_results():
+    """The meta-training table (SGD learns the learner) is bench_meta's, from its JSON."""
+    import importlib.util
+    import json
+    import sys
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "bench_meta", ROOT / "bench" / "bench_meta.py"
+        )
+        bench = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(bench)
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    rows = []
+    for name in ("meta.json", "meta_hard.json"):
+        rows += json.loads((ROOT / "bench" / "results" / name).read_text())["rows"]
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"<!-- meta: begin -->\n(.*?)\n<!-- meta: end -->", readme, re.S)
+    assert block and block.group(1) == bench.markdown(rows)

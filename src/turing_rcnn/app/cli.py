@@ -64,6 +64,11 @@ COMMANDS = {
     "verify": Command(
         jobs.VerifyConfig, jobs.verify_rule, "verify a rule: exhaustive, random, fixed point"
     ),
+    "meta-train": Command(
+        jobs.MetaTrainConfig,
+        jobs.meta_train,
+        "SGD learns a learner: meta-train, read off, verify in the Theorem 1 frame",
+    ),
     "search": Command(
         jobs.SearchJobConfig,
         jobs.run_search,

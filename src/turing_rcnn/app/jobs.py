@@ -21,7 +21,7 @@ from ..programs import TuringMachine
 from ..programs.learning import LEARNERS
 from ..search.config import BACKENDS, SearchConfig
 from ..tasks import ParityTask, search_problem
-from ..trainable.config import AlgoConfig
+from ..trainable.config import AlgoConfig, MetaConfig
 from .demo import DemoConfig, run_demo
 from .demo import format_table as format_table  # the demo report as text, for cli.py
 
@@ -285,6 +285,18 @@ class TrainAlgoConfig:
     force: bool = option(False, "overwrite model.pt, training.png, report.json in --out")
 
 
+def _out_files(out: str | None, names: tuple[str, ...], force: bool) -> dict[str, str]:
+    """The paths of the files a job writes into the folder --out (refused before any work
+    if --out is a file, its parent is missing, or a file exists there without --force)."""
+    files = {n: os.path.join(out or "", n) for n in names}
+    if out:
+        if os.path.exists(out) and not os.path.isdir(out):
+            raise ValueError(f"--out {out} is a file; give a folder")
+        need_folder(os.path.join(out, names[0]) if os.path.isdir(out) else out)
+        refuse_existing(*files.values(), force=force)
+    return files
+
+
 def _check_train_algo_memory(config: TrainAlgoConfig, cfg, task, training: bool) -> None:
     """Refuse testing (and training) that would not fit in memory, before any work."""
     channels = (cfg.symbols or cfg.width) + cfg.hidden + 4
@@ -313,12 +325,7 @@ def train_algo(config: TrainAlgoConfig, progress: bool = True) -> dict:
     from ..trainable import AlgorithmLearner, Maze, compare_with_rule, get_algo_task, mazes
 
     out = config.out
-    files = {n: os.path.join(out or "", n) for n in ("model.pt", "training.png", "report.json")}
-    if out:
-        if os.path.exists(out) and not os.path.isdir(out):
-            raise ValueError(f"--out {out} is a file; give a folder")
-        need_folder(os.path.join(out, "model.pt") if os.path.isdir(out) else out)
-        refuse_existing(*files.values(), force=config.force)
+    files = _out_files(out, ("model.pt", "training.png", "report.json"), config.force)
     load = pretrained.resolve(config.load, "filter") if config.load else None
     model = AlgorithmLearner.load(load, progress) if load else None
     cfg = model.config_ if model else config.algo
@@ -426,6 +433,51 @@ def verify_rule(config: VerifyConfig, progress: bool = True) -> dict:
         else None
     )
     return verify(rule, seed=config.seed, quick=config.quick, progress=show)
+
+
+@dataclass
+class MetaTrainConfig:
+    meta: MetaConfig = field(default_factory=MetaConfig)
+    out: str | None = option(
+        None, "a new folder for model.pt, learner.json, training.png and report.json"
+    )
+    load: str | None = option(
+        None, "verify a learned learner (.json, or a shipped name) instead of training"
+    )
+    force: bool = option(False, "overwrite the files in --out")
+
+
+def meta_train(config: MetaTrainConfig, progress: bool = True) -> dict:
+    """Meta-train a finite-state filter on one learner family's problems, read its rule
+    off, verify it (exhaustive, random, stable, then Algorithm 1 in the Theorem 1 frame)
+    and write it as learner.json when it is exact; or verify a learned learner (--load)."""
+    out = config.out
+    files = _out_files(
+        out, ("model.pt", "learner.json", "training.png", "report.json"), config.force
+    )
+    path = pretrained.resolve(config.load, "learner") if config.load else None
+    if out:
+        os.makedirs(out, exist_ok=True)
+    if path:
+        from ..trainable.meta import MetaRule, verify
+
+        report = verify(MetaRule.load(path), seed=config.meta.seed)
+    else:
+        from ..trainable.meta import MetaLearner, read_rule, verify
+
+        model = MetaLearner(config.meta, progress).fit(files["model.pt"] if out else None)
+        report = model.summary()
+        if report["val_accuracy"] == 1.0:
+            rule = read_rule(model, seed=config.meta.seed)
+            report["verify"] = verify(rule, seed=config.meta.seed)
+            if out and report["verify"]["exact"]:
+                rule.save(files["learner.json"])
+                report["learner"] = files["learner.json"]
+        if out:
+            report["plot"] = model.plot(files["training.png"])
+    if out:
+        guard.write_text(files["report.json"], json.dumps(report, indent=2) + "\n")
+    return report
 
 
 @dataclass

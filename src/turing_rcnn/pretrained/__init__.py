@@ -1,8 +1,10 @@
 """Trained filters and verified rules that ship with the package, loaded by name.
 
 filters/<name>.pt: trained filters (AlgorithmLearner.save); rules/<name>.json: rules
-extracted from them and verified (Rule.save). `turing-rcnn train-algo --load NAME` and
-`turing-rcnn verify NAME` take these names; any other value is read as a path.
+extracted from them and verified (Rule.save); learners/<name>.json: learners learned by
+SGD, read off and verified in the Theorem 1 frame (trainable.meta.MetaRule.save).
+`turing-rcnn train-algo --load NAME`, `turing-rcnn verify NAME` and
+`turing-rcnn meta-train --load NAME` take these names; any other value is read as a path.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import os
 from importlib import resources
 
-KINDS = {"filter": ("filters", ".pt"), "rule": ("rules", ".json")}
+KINDS = {"filter": ("filters", ".pt"), "rule": ("rules", ".json"), "learner": ("learners", ".json")}
 
 
 def names(kind: str) -> list[str]:

@@ -43,3 +43,28 @@ class AlgoConfig:
         get_algo_task(self.task).check_size(self.train_size)
         if self.symbols == 1:
             raise ValueError(f"symbols must be 0 (continuous) or >= 2, got {self.symbols}")
+
+
+FAMILY_NAMES = ("first-label", "gauss", "last-label", "majority", "nearest-neighbour")  # meta.py
+
+
+@dataclass
+class MetaConfig:
+    """Meta-training a finite-state learner: many small learning problems of one family."""
+
+    learner: str = option("majority", "the learner family to learn", choices=FAMILY_NAMES)
+    max_m: int = option(8, "training problems have 1..max_m examples", low=1, high=64)
+    max_d: int = option(4, "and 1..max_d bits", low=1, high=32)
+    symbols: int = option(6, "k: symbols per cell (the finite state)", low=2, high=64)
+    hidden: int = option(32, "hidden units of the patch net", low=1, high=4096)
+    batch_size: int = option(64, "problems per Adam step", low=1, high=65536)
+    lr: float = option(3e-3, "Adam's learning rate (cosine decay)", low=1e-9, high=10)
+    max_steps: int = option(3000, "training step budget", low=1, high=10**8)
+    max_minutes: float = option(10.0, "training time budget", low=0.01, high=10**5)
+    eval_every: int = option(100, "steps between validations (and checkpoints)", low=1)
+    patience: int = option(3, "stop after this many perfect validations in a row", low=1)
+    val_size: int = option(256, "validation problems per (m, d)", low=1, high=10**6)
+    seed: int = option(0, "seeds the initialisation and the data", low=0, high=2**63 - 1)
+
+    def __post_init__(self) -> None:
+        check_ranges(self)

@@ -248,14 +248,21 @@ def _reachable_one_row(rows: np.ndarray, nxt: np.ndarray) -> np.ndarray:
     return np.array([t in reached for t in triples])
 
 
-def _program(net: DiscreteFilter, rows, nxt, inputs, task: str) -> Rule:
+def _program(net: DiscreteFilter, rows, nxt, inputs, task: str, every_position=False) -> Rule:
+    """The rule of table rows (neighbourhood states and codes) -> next states. Positions
+    whose symbol never varies are left out unless `every_position` (a rule run inside
+    the Theorem 1 frame must name them all: frame symbols must not match)."""
     k = net.symbols
     names = [BORDER] + [f"s{s}i{c}" for s in range(k) for c in range(len(inputs))]
 
     def name(state: int, code: int) -> str:
         return BORDER if state < 0 else f"s{state}i{code}"
 
-    varying = [j for j in range(9) if len({name(r[j], r[9 + j]) for r in rows}) > 1 or j == 4]
+    varying = [
+        j
+        for j in range(9)
+        if every_position or j == 4 or len({name(r[j], r[9 + j]) for r in rows}) > 1
+    ]
     guards = []
     for row, target in zip(rows.tolist(), nxt.tolist(), strict=True):
         if target != row[4]:

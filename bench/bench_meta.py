@@ -1,0 +1,152 @@
+"""SGD learns the learner: meta-train a finite-state filter per learner family and seed,
+read its rule off, verify it (meta.verify: exhaustive small problems, every label
+pattern to m = 12, random to m = 64, the answer stays put, then Algorithm 1 in the
+compiled Theorem 1 frame), and for filters that do not validate perfectly, their
+accuracy against m (and, for majority, against the margin |#(+1) - #(-1)|).
+Writes meta.json and meta.png; the rules that verify go to runs/meta/.
+
+    python bench/bench_meta.py --families last-label first-label majority --seeds 0 1 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+from _common import RESULTS, write_json
+
+from turing_rcnn.trainable.config import MetaConfig
+from turing_rcnn.trainable.meta import (
+    INPUTS,
+    MetaLearner,
+    read_rule,
+    sample,
+    verify,
+)
+
+
+def accuracy_table(model: MetaLearner, rng) -> dict:
+    """The filter's accuracy at m = 2..32 (d = 4) on 256 random problems each, and for
+    majority by margin at m = 8 and 16."""
+    out = {"by_m": {}}
+    for m in (2, 4, 8, 16, 32):
+        X, y, x, want = sample(model.family_, 256, m, 4, rng)
+        out["by_m"][m] = float((model.answers(X, y, x) == want).mean())
+    if model.family_.name == "majority":
+        out["by_margin"] = {}
+        for m in (8, 16):
+            X, y, x, want = sample(model.family_, 2000, m, 2, rng)
+            right = model.answers(X, y, x) == want
+            margin = np.abs((y == 1).sum(1) - (y == -1).sum(1))
+            out["by_margin"][m] = {
+                int(k): float(right[margin == k].mean()) for k in np.unique(margin)
+            }
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--families", nargs="+", default=["last-label", "first-label", "majority"])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--max-minutes", type=float, default=3.0, help="training budget per run")
+    parser.add_argument("--out", default="meta")
+    parser.add_argument("--table", nargs="+", help="print the README table of these JSON files")
+    args = parser.parse_args()
+    if args.table:
+        print(markdown([r for f in args.table for r in json.loads(open(f).read())["rows"]]))
+        return
+    torch.set_num_threads(1)
+    rows = []
+    for name in args.families:
+        for seed in args.seeds:
+            cfg = MetaConfig(learner=name, seed=seed, max_minutes=args.max_minutes)
+            start = time.perf_counter()
+            model = MetaLearner(cfg, progress=False).fit()
+            row = {
+                "learner": name,
+                "seed": seed,
+                "symbols": cfg.symbols,
+                "hidden": cfg.hidden,
+                "parameters": sum(p.numel() for p in model.net_.parameters()),
+                "steps": model.steps_,
+                "train_seconds": round(model.train_seconds_, 1),
+                "val_accuracy": model.history_.val_accuracy[-1],
+                "frozen": sorted(model.frozen_),
+            }
+            row |= accuracy_table(model, np.random.default_rng(100 + seed))
+            if min(row["by_m"].values()) == 1.0:
+                rule = read_rule(model)
+                row["verify"] = verify(rule, seed=seed)
+                if row["verify"]["exact"]:
+                    path = RESULTS / "meta_rules" / f"{name}-s{seed}.json"
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    rule.save(str(path))
+                    row["rule"] = str(path.name)
+            row["seconds"] = round(time.perf_counter() - start, 1)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+            write_json(f"{args.out}.json", {"rows": rows})
+    plot(rows, RESULTS / f"{args.out}.png")
+
+
+def markdown(rows: list[dict]) -> str:
+    """The README's table of the runs (between <!-- meta: begin --> and <!-- meta: end -->)."""
+    out = [
+        "| learner | seed | steps | train [s] | filter right at m = 2 / 8 / 32 | frozen cells "
+        "| table entries | guards (merged) | (a) exhaustive + label patterns | (b) random "
+        "to m = 64 | frame (Algorithm 1) | exact |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        v = r.get("verify") or {}
+        a = [v[k] for k in ("exhaustive", "label_patterns") if k in v]
+        checks = (
+            f"{sum(x['right'] for x in a)}/{sum(x['problems'] for x in a)}" if a else "not read"
+        )
+        random = f"{v['random']['right']}/{v['random']['problems']}" if v else "-"
+        frame = (
+            f"{v['frame']['exact']}/{v['frame']['datasets']} datasets" if v.get("frame") else "-"
+        )
+        by_m = " / ".join(f"{r['by_m'][m]:.3f}" for m in ("2", "8", "32"))
+        out.append(
+            f"| {r['learner']} | {r['seed']} | {r['steps']} | {r['train_seconds']:.0f} | {by_m} "
+            f"| {', '.join(INPUTS[c] for c in r['frozen']) or 'none'} | {v.get('entries', '-')} "
+            f"| {v.get('guards', '-')} | {checks} | {random} | {frame} "
+            f"| {'**yes**' if v.get('exact') else 'no'} |"
+        )
+    return "\n".join(out)
+
+
+def plot(rows: list[dict], path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    for row in rows:
+        ms = sorted(row["by_m"], key=int)
+        ax.plot(
+            [int(m) for m in ms],
+            [row["by_m"][m] for m in ms],
+            marker="o",
+            label=f"{row['learner']} s{row['seed']}",
+            alpha=0.7,
+        )
+    ax.set(
+        xscale="log",
+        xlabel="m (training examples; trained at m <= 8)",
+        ylabel="accuracy of the filter",
+        ylim=(0.4, 1.02),
+    )
+    ax.legend(fontsize=6, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+"""SGD learns the learner (trainable/meta.py): the frame's schedule, the table simulator,
+merging, learned learners run by Algorithm 1 in the compiled Theorem 1 frame."""
+
+import itertools
+import json
+
+import numpy as np
+import pytest
+
+from turing_rcnn import pretrained
+from turing_rcnn.algorithm1 import RCNNLearner
+from turing_rcnn.app.cli import main
+from turing_rcnn.frame import build_frame
+from turing_rcnn.programs.cellular import CellularProgram, Guard
+from turing_rcnn.programs.learning import LAYOUT
+from turing_rcnn.tasks import from_bits
+from turing_rcnn.trainable.config import MetaConfig
+from turing_rcnn.trainable.meta import (
+    FAMILIES,
+    INPUTS,
+    MetaLearner,
+    MetaRule,
+    Table,
+    _bare_learner,
+    get_family,
+    layers_for,
+    layout_codes,
+    merge,
+    nearest_neighbour_reference,
+    raw_symbols,
+    read_rule,
+    reveal_layers,
+    run_rule,
+    sample,
+    verify,
+)
+
+SHIPPED = ["first-label", "last-label"]
+
+
+def shipped(name: str) -> MetaRule:
+    return MetaRule.load(pretrained.resolve(name, "learner"))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_frame_decodes_the_layout_on_the_schedule(seed):
+    """Run the frame (reference simulator) from Algorithm 1's memory: every cell holds
+    exactly its layout symbol from its reveal layer on, whatever the data."""
+    rng = np.random.default_rng(seed)
+    m, d = int(rng.integers(1, 6)), int(rng.integers(1, 5))
+    frame = build_frame(_bare_learner(1))
+    X, y, x, _ = sample(FAMILIES["majority"], 1, m, d, rng)
+    grid = frame.encode(raw_symbols(X[0], y[0], x[0]))
+    want = np.array(INPUTS)[layout_codes(X, y, x)[0]]
+    reveal = reveal_layers(m, d)
+    for layer in range(m + d + 6):
+        names = np.array(frame.symbols)[grid]
+        shown = reveal <= layer
+        assert (names[shown] == want[shown]).all()
+        assert not np.isin(names[~shown], LAYOUT).any()
+        grid = frame.step(grid)
+
+
+def random_table(rng, symbols: list[str], entries: int) -> CellularProgram:
+    """Random entries at all 9 positions, 4 of them varying (so that some merge)."""
+    positions = [(r, c) for r in (-1, 0, 1) for c in (-1, 0, 1)]
+    fixed = [str(s) for s in rng.choice(symbols, 9)]
+    rows = set()
+    for _ in range(entries):
+        row = list(fixed)
+        for j in (1, 3, 4, 5):
+            row[j] = str(rng.choice(symbols))
+        rows.add(tuple(row))
+    guards = [
+        Guard(dict(zip(positions, row, strict=True)), str(rng.choice(symbols[1:3]))) for row in rows
+    ]
+    return CellularProgram(symbols, symbols[0], guards)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_table_and_merged_guards_step_as_the_program(seed):
+    """Table.step == CellularProgram.step; the merged guards fire exactly where the table's
+    did (on random grids and on every table entry)."""
+    rng = np.random.default_rng(seed)
+    symbols = ["#", "a", "b", "c"]
+    program = random_table(rng, symbols, 150)
+    merged = CellularProgram(symbols, "#", [Guard(w, t) for w, t in merge(program.guards)])
+    assert len(merged.guards) < len(program.guards)
+    grids = rng.integers(0, 4, (20, 5, 6))
+    fast = Table(program).step(grids)
+    for grid, got in zip(grids, fast, strict=True):
+        assert np.array_equal(got, program.step(grid))
+        assert np.array_equal(merged.step(grid), program.step(grid))
+    for g in program.guards:  # each entry as the centre of a 3x3 grid
+        grid = np.array(
+            [[program.index[next(iter(g.when[(r, c)]))] for c in (-1, 0, 1)] for r in (-1, 0, 1)]
+        )
+        assert merged.step(grid)[1, 1] == program.index[g.then]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.parametrize("seed", range(3))
+def test_schedule_simulator_equals_the_frame(name, seed):
+    """run_rule (the table on the frame's schedule) == the frame's reference simulator
+    around the learned learner, at every cell of the layout, at layer L."""
+    rule, rng = shipped(name), np.random.default_rng(seed)
+    learner, family = rule.learner(), get_family(name)
+    frame = build_frame(learner)
+    for _ in range(3):
+        m, d = int(rng.integers(1, 7)), int(rng.integers(1, 4))
+        X, y, x, want = sample(family, 1, m, d, rng)
+        L = layers_for(family, m, d)
+        grid = frame.run(frame.encode(raw_symbols(X[0], y[0], x[0])), L)
+        answer = learner.answers[frame.symbols[grid[m, d]]]
+        assert answer == run_rule(rule, X, y, x, [L])[0, 0] == want[0]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.parametrize("seed", range(2))
+def test_learned_learners_run_by_algorithm1_in_the_frame(name, seed):
+    """The shipped learned learners inside the compiled Theorem 1 frame: memorisation
+    exact, predictions == the reference learner on every test point."""
+    rule, rng = shipped(name), np.random.default_rng(seed)
+    model = RCNNLearner(rule.learner())
+    for m, d in ((1, 1), (5, 3), (9, 2)):
+        X, y, _, _ = sample(get_family(name), 1, m, d, rng)
+        model.fit(X[0], y[0])
+        assert model.memorisation_exact_
+        T = from_bits(np.array(list(itertools.product([False, True], repeat=d))))
+        assert np.array_equal(model.predict(T), model.reference_predict(X[0], y[0], T))
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_learners_verify(name):
+    report = verify(shipped(name), large=((24, 4),), count=20, frame=((3, 2),), datasets=1)
+    assert report["exact"] is True
+    assert report["label_patterns"]["right"] == report["label_patterns"]["problems"] == 8190
+
+
+def test_a_corrupted_guard_is_caught():
+    """Flip the answer of the guard that writes the answer cell first when the label
+    above it is L1 and nothing has arrived from the right (m = 1, in the exhaustive
+    check): verify must fail."""
+    blob = shipped("first-label").to_json()
+    rule = blob["rule"]
+    wrong = next(
+        g
+        for g in rule["guards"]
+        if g["when"]["C"] == ["s0i7"] and "s0i4" in g["when"]["N"] and "s0i0" in g["when"]["E"]
+    )
+    positive = set(rule["readout"])
+    flipped = [f"s{k}i7" for k in range(rule["states"])]
+    wrong["then"] = next(s for s in flipped if (s in positive) != (wrong["then"] in positive))
+    report = verify(MetaRule.from_json(blob), large=((16, 2),), count=10, frame=())
+    assert report["exact"] is False
+    assert report["exhaustive"]["right"] < report["exhaustive"]["problems"]
+
+
+def test_meta_training_finds_last_label_and_its_rule_verifies():
+    cfg = MetaConfig(learner="last-label", max_m=4, max_d=2, max_steps=400, eval_every=50)
+    model = MetaLearner(cfg, progress=False).fit()
+    assert model.summary()["val_accuracy"] == 1.0
+    rule = read_rule(model, count=16)
+    report = verify(rule, large=((32, 3),), count=20, frame=((4, 2),), datasets=1)
+    assert report["exact"] is True
+    assert report["guards"] <= 4  # the answer cell copies the label above
+
+
+def test_nearest_neighbour_reference():
+    X = np.array([[1, 1, 1], [-1, -1, 1], [-1, -1, -1]])
+    y = np.array([1, -1, 1])
+    T = np.array([[1, 1, -1], [-1, 1, 1], [-1, -1, 1]])
+    assert nearest_neighbour_reference(X, y, T).tolist() == [1, 1, -1]  # ties: first
+
+
+def test_bad_learner_files_and_options(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"family": "majority"}))
+    with pytest.raises(ValueError, match="exactly 'family' and 'rule'"):
+        MetaRule.load(str(bad))
+    blob = shipped("last-label").to_json() | {"family": "sorting"}
+    bad.write_text(json.dumps(blob))
+    with pytest.raises(ValueError, match="unknown learner family"):
+        MetaRule.load(str(bad))
+    with pytest.raises(ValueError, match="max_m"):
+        MetaConfig(max_m=0)
+    assert main(["meta-train", "--load", "no-such-learner"]) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert main(["meta-train", "--learner", "sorting"]) == 2
+    assert main(["meta-train", "--load", str(bad)]) == 2
+    assert "not a learned learner" in capsys.readouterr().err
+
+
+def test_meta_train_command_verifies_a_shipped_learner(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["meta-train", "--load", "last-label", "--out", str(out), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["exact"] is True and report["frame"]["exact"] == report["frame"]["datasets"]
+    assert json.loads((out / "report.json").read_text())["exact"] is True
+    assert main(["meta-train", "--load", "last-label", "--out", str(out)]) == 2  # no overwrite
