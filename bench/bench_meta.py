@@ -3,7 +3,7 @@ read its rule off, verify it (meta.verify: exhaustive small problems, every labe
 pattern to m = 12, random to m = 64, the answer stays put, then Algorithm 1 in the
 compiled Theorem 1 frame), and for filters that do not validate perfectly, their
 accuracy against m (and, for majority, against the margin |#(+1) - #(-1)|).
-Writes meta.json and meta.png; the rules that verify go to runs/meta/.
+Writes meta.json and meta.png; the rules that verify go to meta_rules/ beside them.
 
     python bench/bench_meta.py --families last-label first-label majority --seeds 0 1 2
 """

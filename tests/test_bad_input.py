@@ -226,6 +226,17 @@ META = [
     ("a rule, not a learner", ["--load", "{tmp}/badguard.json"], "not a learned learner"),
     ("out is a file", ["--load", "last-label", "--out", "{tmp}/old.json"], "is a file"),
     ("out holds a model", ["--out", "{tmp}/run"], "exists"),
+    ("symbols 14", ["--symbols", "14"], "--symbols must be <= 13"),
+    (
+        "beyond memory",
+        ["--max-m", "64", "--max-d", "32", "--max-memory", "8"],
+        "more than the 8 GB",
+    ),
+    (
+        "load into a new folder",
+        ["--load", "{tmp}/list.json", "--out", "{tmp}/fresh"],
+        "not a learned",
+    ),
 ]
 CASES += [(f"meta-train {n}", ["meta-train", *a], msg) for n, a, msg in META]
 

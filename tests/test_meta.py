@@ -102,7 +102,7 @@ def test_table_and_merged_guards_step_as_the_program(seed):
 @pytest.mark.parametrize("seed", range(3))
 def test_schedule_simulator_equals_the_frame(name, seed):
     """run_rule (the table on the frame's schedule) == the frame's reference simulator
-    around the learned learner, at every cell of the layout, at layer L."""
+    around the learned learner: the answer cell at layer L, == the reference learner."""
     rule, rng = shipped(name), np.random.default_rng(seed)
     learner, family = rule.learner(), get_family(name)
     frame = build_frame(learner)

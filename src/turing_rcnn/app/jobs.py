@@ -447,6 +447,25 @@ class MetaTrainConfig:
     force: bool = option(False, "overwrite the files in --out")
 
 
+def _check_meta_memory(cfg: MetaConfig) -> None:
+    """Refuse meta-training that would not fit in memory, before any work: a batch keeps
+    every layer's activations (up to 2 L layers at the largest training size), and the
+    validation runs val_size problems at twice the largest m."""
+    from ..trainable.meta import FAMILIES, layers_for
+
+    family = FAMILIES[cfg.learner]
+    channels = cfg.symbols + cfg.hidden + 8
+    cells = (cfg.max_m + 1) * (cfg.max_d + 2)
+    grad = (
+        3 * 4.0 * cfg.batch_size * channels * cells * 2 * layers_for(family, cfg.max_m, cfg.max_d)
+    )
+    val = 4.0 * cfg.val_size * channels * (2 * cfg.max_m + 1) * (cfg.max_d + 2) * 4
+    guard.check_memory(
+        5e8 + grad + val,
+        f"meta-training at m = {cfg.max_m}, d = {cfg.max_d} ({cfg.batch_size} problems per step)",
+    )
+
+
 def meta_train(config: MetaTrainConfig, progress: bool = True) -> dict:
     """Meta-train a finite-state filter on one learner family's problems, read its rule
     off, verify it (exhaustive, random, stable, then Algorithm 1 in the Theorem 1 frame)
@@ -456,15 +475,16 @@ def meta_train(config: MetaTrainConfig, progress: bool = True) -> dict:
         out, ("model.pt", "learner.json", "training.png", "report.json"), config.force
     )
     path = pretrained.resolve(config.load, "learner") if config.load else None
+    if path is None:
+        _check_meta_memory(config.meta)
+    from ..trainable.meta import MetaLearner, MetaRule, read_rule, verify
+
+    learned = MetaRule.load(path) if path else None  # before any folder is made
     if out:
         os.makedirs(out, exist_ok=True)
-    if path:
-        from ..trainable.meta import MetaRule, verify
-
-        report = verify(MetaRule.load(path), seed=config.meta.seed)
+    if learned:
+        report = verify(learned, seed=config.meta.seed)
     else:
-        from ..trainable.meta import MetaLearner, read_rule, verify
-
         model = MetaLearner(config.meta, progress).fit(files["model.pt"] if out else None)
         report = model.summary()
         if report["val_accuracy"] == 1.0:

@@ -45,6 +45,8 @@ class AlgoConfig:
             raise ValueError(f"symbols must be 0 (continuous) or >= 2, got {self.symbols}")
 
 
+# Neighbourhood keys are 9 base-(k+1)*9 digits in an int64: k <= 13 (meta.py).
+MAX_SYMBOLS = 13
 FAMILY_NAMES = ("first-label", "gauss", "last-label", "majority", "nearest-neighbour")  # meta.py
 
 
@@ -55,7 +57,7 @@ class MetaConfig:
     learner: str = option("majority", "the learner family to learn", choices=FAMILY_NAMES)
     max_m: int = option(8, "training problems have 1..max_m examples", low=1, high=64)
     max_d: int = option(4, "and 1..max_d bits", low=1, high=32)
-    symbols: int = option(6, "k: symbols per cell (the finite state)", low=2, high=64)
+    symbols: int = option(6, "k: symbols per cell (the finite state)", low=2, high=MAX_SYMBOLS)
     hidden: int = option(32, "hidden units of the patch net", low=1, high=4096)
     batch_size: int = option(64, "problems per Adam step", low=1, high=65536)
     lr: float = option(3e-3, "Adam's learning rate (cosine decay)", low=1e-9, high=10)
@@ -63,7 +65,7 @@ class MetaConfig:
     max_minutes: float = option(10.0, "training time budget", low=0.01, high=10**5)
     eval_every: int = option(100, "steps between validations (and checkpoints)", low=1)
     patience: int = option(3, "stop after this many perfect validations in a row", low=1)
-    val_size: int = option(256, "validation problems per (m, d)", low=1, high=10**6)
+    val_size: int = option(256, "validation problems per (m, d)", low=1, high=10**4)
     seed: int = option(0, "seeds the initialisation and the data", low=0, high=2**63 - 1)
 
     def __post_init__(self) -> None:

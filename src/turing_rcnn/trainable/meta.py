@@ -56,7 +56,7 @@ from ..programs.learning import (
     last_label_reference,
     majority_reference,
 )
-from .config import MetaConfig
+from .config import MAX_SYMBOLS, MetaConfig
 from .extract import BORDER, Rule, _neighbourhoods, _next_symbol, _program
 from .filter import DiscreteFilter
 
@@ -240,7 +240,8 @@ class MetaLearner(BaseEstimator):
 
     config: MetaConfig (None: its defaults); progress: show a progress bar.
     Fitted attributes: config_, family_, net_, frozen_ (input codes whose cells the
-    learned learner never changes), history_, steps_, train_seconds_."""
+    learned learner never changes), val_accuracy_ (the worst validation set's accuracy
+    of the weights kept), history_, steps_, train_seconds_."""
 
     def __init__(self, config: MetaConfig | None = None, progress: bool = True):
         self.config = config
@@ -324,7 +325,8 @@ class MetaLearner(BaseEstimator):
         keep their first symbol) if the answers on every validation set stay perfect.
         The rule then has no entries for frozen cells, so fewer neighbourhoods to read
         off and a smaller table. Nothing is frozen for a filter that is not perfect."""
-        if min(self._accuracy(*v) for v in val) < 1.0:
+        self.val_accuracy_ = min(self._accuracy(*v) for v in val)  # of the kept weights
+        if self.val_accuracy_ < 1.0:
             return self.frozen_
         for code in [INPUTS.index(s) for s in ("D0", "D1", "T0", "T1", "_", "L0", "L1", "?")]:
             if code in self.frozen_:
@@ -349,14 +351,14 @@ class MetaLearner(BaseEstimator):
 
     def summary(self) -> dict:
         check_is_fitted(self, "net_")
-        cfg, h = self.config_, self.history_
+        cfg = self.config_
         return {
             "learner": cfg.learner,
             "parameters": self.net_.parameter_count,
             "symbols": cfg.symbols,
             "steps": self.steps_,
             "train_seconds": round(self.train_seconds_, 1),
-            "val_accuracy": min(h.val_accuracy[-1:] + h.val_accuracy_long[-1:] or [0.0]),
+            "val_accuracy": round(self.val_accuracy_, 6),
             "frozen": [INPUTS[c] for c in sorted(self.frozen_)],
         }
 
@@ -454,8 +456,9 @@ def read_rule(learner: MetaLearner, seed: int = 0, count: int = 64) -> MetaRule:
 def _every_bit(rows: np.ndarray, frozen) -> np.ndarray:
     """Neighbourhood rows (n, 18) completed over the bits of frozen data and test cells:
     such a cell always holds its first symbol, so every row met with a D0 there is also
-    asked with D1 (and T0 with T1, and back): the table then covers every data bit, not
-    only the bit patterns the sample happened to hold."""
+    asked with D1 (and T0 with T1, and back): the table covers every data bit around the
+    state patterns met, not only the bit patterns the sample held (other data may still
+    lead to states never met: verify finds out)."""
     pairs = [(a, b) for a, b in ((1, 2), (5, 6)) if a in frozen and b in frozen]
     for j in range(9):
         for a, b in pairs:
@@ -523,10 +526,16 @@ class MetaRule:
     def from_json(cls, blob: dict) -> MetaRule:
         if not isinstance(blob, dict) or set(blob) != {"family", "rule"}:
             raise ValueError("a learned learner file holds exactly 'family' and 'rule'")
+        if not isinstance(blob["family"], str):
+            raise ValueError("its family must be a name")
         get_family(blob["family"])
         rule = Rule.from_json(blob["rule"])
         if rule.inputs.shape != (len(INPUTS), len(INPUTS)):
             raise ValueError(f"its inputs must be the {len(INPUTS)} layout symbols")
+        if not 2 <= rule.states <= MAX_SYMBOLS:
+            raise ValueError(f"its states must be 2..{MAX_SYMBOLS}, got {rule.states}")
+        if any(len(g.when) != 9 for g in rule.program.guards):
+            raise ValueError("every guard must name all 9 positions (inside the frame)")
         return cls(rule, blob["family"])
 
     def save(self, path: str) -> None:
@@ -674,7 +683,8 @@ def verify(
     same at every layer up to 2 L; then, if those passed, (frame) the rule compiled
     inside the Theorem 1 frame, fitted by Algorithm 1 on `datasets` random datasets per
     `frame` size and asked every test point: memorisation exact and predictions ==
-    the reference. `exact` is true only when everything passed."""
+    the reference (and the rule simulator). `exact` is true only when everything passed,
+    the frame check included (no frame sizes or datasets: not exact)."""
     from ..algorithm1 import RCNNLearner
     from ..tasks import from_bits
 
@@ -690,8 +700,8 @@ def verify(
         r["right"] == r["stable"] == r["problems"]
         for r in (report["exhaustive"], report["label_patterns"], report["random"])
     )
-    report["frame"] = None
-    if passed and frame:
+    report["frame"], runs = None, []
+    if passed and frame and datasets:
         learner = meta.learner()
         report["guards"] = len(learner.program.guards)
         runs = []
@@ -718,7 +728,6 @@ def verify(
             "exact": sum(runs),
             "parameters": model.compiled_.parameter_count,
         }
-        passed = all(runs)
-    report["exact"] = passed
+    report["exact"] = bool(runs) and all(runs)  # the frame ran, and agreed
     report["seconds"] = round(time.perf_counter() - start, 1)
     return report
