@@ -47,7 +47,8 @@ bench-all: $(VENV)/.installed
 	$(BIN)/python bench/bench_algo.py
 	$(BIN)/python bench/bench_rules.py
 	$(BIN)/python bench/bench_meta.py
-	$(BIN)/python bench/bench_meta.py --families nearest-neighbour gauss --seeds 0 --out meta_hard
+	$(BIN)/python bench/bench_meta.py --families nearest-neighbour gauss --out meta_hard
+	$(BIN)/python bench/bench_meta.py --baselines
 	$(BIN)/python bench/bench_mazes.py
 
 bench-refresh:

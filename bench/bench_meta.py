@@ -20,6 +20,7 @@ from _common import RESULTS, write_json
 
 from turing_rcnn.trainable.config import MetaConfig
 from turing_rcnn.trainable.meta import (
+    FAMILIES,
     INPUTS,
     MetaLearner,
     read_rule,
@@ -29,12 +30,18 @@ from turing_rcnn.trainable.meta import (
 
 
 def accuracy_table(model: MetaLearner, rng) -> dict:
-    """The filter's accuracy at m = 2..32 (d = 4) on 256 random problems each, and for
-    majority by margin at m = 8 and 16."""
+    """The filter's accuracy at m = 2..32 (d = 4) on 256 random problems each; for
+    families that read the data also at d = 1..8 (m = 8); for majority by margin at
+    m = 8 and 16."""
     out = {"by_m": {}}
     for m in (2, 4, 8, 16, 32):
         X, y, x, want = sample(model.family_, 256, m, 4, rng)
         out["by_m"][m] = float((model.answers(X, y, x) == want).mean())
+    if model.family_.reads_data:  # and against d, at m = 8
+        out["by_d"] = {}
+        for d in (1, 2, 4, 8):
+            X, y, x, want = sample(model.family_, 256, 8, d, rng)
+            out["by_d"][d] = float((model.answers(X, y, x) == want).mean())
     if model.family_.name == "majority":
         out["by_margin"] = {}
         for m in (8, 16):
@@ -53,8 +60,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--max-minutes", type=float, default=3.0, help="training budget per run")
     parser.add_argument("--out", default="meta")
+    parser.add_argument("--baselines", action="store_true", help="label-only learners' scores")
     parser.add_argument("--table", nargs="+", help="print the README table of these JSON files")
     args = parser.parse_args()
+    if args.baselines:
+        write_json("meta_baselines.json", {"agreement": baselines(np.random.default_rng(5))})
+        return
     if args.table:
         print(markdown([r for f in args.table for r in json.loads(open(f).read())["rows"]]))
         return
@@ -90,6 +101,29 @@ def main() -> None:
             print(json.dumps(row), flush=True)
             write_json(f"{args.out}.json", {"rows": rows})
     plot(rows, RESULTS / f"{args.out}.png")
+
+
+def baselines(rng) -> dict:
+    """For the families that read the data: how often a label-only learner (majority,
+    first-label, last-label) gives the family's answer, at m = 2, 8, 32 (d = 4; 2 000
+    problems each): what a filter that learned only a label statistic would score."""
+    out = {}
+    for name in ("nearest-neighbour", "gauss"):
+        out[name] = {}
+        for m in (2, 8, 32):
+            X, y, x, want = sample(FAMILIES[name], 2000, m, 4, rng)
+            out[name][m] = {
+                other: float(
+                    np.mean(
+                        [
+                            FAMILIES[other].reference(X[i], y[i], x[i : i + 1])[0] == want[i]
+                            for i in range(len(X))
+                        ]
+                    )
+                )
+                for other in ("majority", "first-label", "last-label")
+            }
+    return out
 
 
 def markdown(rows: list[dict]) -> str:
