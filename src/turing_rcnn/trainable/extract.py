@@ -100,13 +100,20 @@ class Rule:
 
     @classmethod
     def load(cls, path: str) -> Rule:
-        try:
-            with open(path) as f:
-                return cls.from_json(json.load(f))
-        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ValueError(f"{path}: cannot read a rule ({err})") from None
-        except ValueError as err:
-            raise ValueError(f"{path}: not a valid rule ({err})") from None
+        return load_json(path, cls.from_json, "cannot read a rule", "not a valid rule")
+
+
+def load_json(path: str, from_json, unreadable: str, invalid: str):
+    """from_json(the JSON in the file `path`); a ValueError naming the file, saying
+    `unreadable` for a file that is not JSON text and `invalid` for JSON from_json
+    refuses (Rule.load, meta.MetaRule.load)."""
+    try:
+        with open(path) as f:
+            return from_json(json.load(f))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: {unreadable} ({err})") from None
+    except ValueError as err:
+        raise ValueError(f"{path}: {invalid} ({err})") from None
 
 
 def _check_names(blob: dict) -> None:

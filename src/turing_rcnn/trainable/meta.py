@@ -57,7 +57,7 @@ from ..programs.learning import (
     majority_reference,
 )
 from .config import MAX_SYMBOLS, MetaConfig
-from .extract import BORDER, Rule, _neighbourhoods, _next_symbol, _program
+from .extract import BORDER, Rule, _neighbourhoods, _next_symbol, _program, load_json
 from .filter import DiscreteFilter
 
 INPUTS = LAYOUT[:8]  # the layout symbols a learner starts from: '_' D0 D1 L0 L1 T0 T1 '?'
@@ -411,13 +411,14 @@ def _neighbourhood_rows(learner: MetaLearner, problems: list, work: int = 1) -> 
         codes = layout_codes(X, y, x, work)
         near_codes = _neighbourhoods(codes) + 1
         active = schedule(codes, learner.frozen_, work)
+        fires = active.reshape(-1).numpy()  # per cell, the first layer its rule may fire
         grid = torch.as_tensor(codes)
         onehot = F.one_hot(grid, c).permute(0, 3, 1, 2).float()
         state, recalled = net.initial_state(onehot), net.recall(onehot)
         with torch.no_grad():
             for layer in range(2 * layers_for(learner.family_, m, d)):
                 near = _neighbourhoods(state.argmax(1).numpy()) + 1
-                digits = (near * (c + 1) + near_codes)[active.reshape(-1).numpy() <= layer]
+                digits = (near * (c + 1) + near_codes)[fires <= layer]
                 keys = np.union1d(keys, np.unique(digits @ powers))
                 step = _step(net, state, recalled)
                 state = torch.where(active[:, None] <= layer, step, state)
@@ -543,13 +544,9 @@ class MetaRule:
 
     @classmethod
     def load(cls, path: str) -> MetaRule:
-        try:
-            with open(path) as f:
-                return cls.from_json(json.load(f))
-        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ValueError(f"{path}: cannot read a learned learner ({err})") from None
-        except ValueError as err:
-            raise ValueError(f"{path}: not a learned learner ({err})") from None
+        return load_json(
+            path, cls.from_json, "cannot read a learned learner", "not a learned learner"
+        )
 
 
 def merge(guards: list[Guard]) -> list[tuple[dict, str]]:
