@@ -46,6 +46,7 @@ bench-all: $(VENV)/.installed
 	$(BIN)/python bench/bench_search.py
 	$(BIN)/python bench/bench_algo.py
 	$(BIN)/python bench/bench_rules.py
+	$(BIN)/python bench/bench_rule_vs_hand.py
 	$(BIN)/python bench/bench_meta.py
 	$(BIN)/python bench/bench_meta.py --families nearest-neighbour gauss --out meta_hard
 	$(BIN)/python bench/bench_meta.py --baselines

@@ -3,14 +3,16 @@
 For each task and seed: train a DiscreteFilter (k symbols per cell) with the usual
 progressive training, read its rule off (extract.py), compile it, and verify it
 (verify.py: exhaustive small inputs, random inputs at the largest sizes, fixed
-point, and for 1-row rules the every-length argument). One CPU thread. Per seed:
+point, and the every-size argument for 1-row rules and for flood-fill rules on the
+cross). One CPU thread. Per seed:
 k, training steps and seconds, accuracy of the network, table entries, compiled
 parameters, each check's inputs and result, seconds. The trained filter and the rule
 of each seed go to rules/ beside rules.json; with BENCH_REFRESH=1 the first verified
 seed of each task is what the package ships (pretrained/).
 
     python bench/bench_rules.py [--tasks prefix-parity addition flood-fill] [--seeds 0 1 2]
-        [--symbols K] [--reuse: extract and verify the filters trained before]
+        [--symbols K] [--neighbourhood square|cross]
+        [--reuse: extract and verify the filters trained before]
 """
 
 from __future__ import annotations
@@ -27,24 +29,24 @@ from _common import REFRESH, RESULTS, write_json
 
 from turing_rcnn.trainable import AlgoConfig, AlgorithmLearner
 from turing_rcnn.trainable.extract import extract
-from turing_rcnn.trainable.verify import exhaustive, verify
+from turing_rcnn.trainable.verify import verify
 
 SETUP = {  # the training of each task (k symbols, size, steps, learning rate)
     "prefix-parity": dict(symbols=3, train_size=16, max_steps=1500, lr=3e-3),
     "addition": dict(symbols=3, train_size=16, max_steps=1500, lr=3e-3),
-    "flood-fill": dict(symbols=2, train_size=5, max_steps=3000, lr=3e-3),
+    "flood-fill": dict(symbols=2, train_size=5, max_steps=3000, lr=3e-3, neighbourhood="cross"),
 }
-COVERAGE = {"flood-fill": (16, 32, 64)}  # 2-D: more sizes to read the table on
 SHIPPED = Path(__file__).resolve().parents[1] / "src" / "turing_rcnn" / "pretrained"
 
 
 def run(task: str, seed: int, setup: dict, minutes: float, reuse: dict | None) -> dict:
     cfg = AlgoConfig(task=task, seed=seed, max_minutes=minutes, eval_every=100, **setup)
     folder = RESULTS / "rules"
-    stem = f"{task}-{seed}-k{cfg.symbols}"
+    stem = _stem((task, seed, cfg.symbols, cfg.neighbourhood))
     if reuse and (folder / f"{stem}.pt").exists():  # the filter this row trained before
         learner = AlgorithmLearner.load(str(folder / f"{stem}.pt"), progress=False)
         row = {k: reuse[k] for k in ("task", "seed", "symbols", "hidden", "parameters")}
+        row["neighbourhood"] = cfg.neighbourhood
         row |= {k: reuse[k] for k in ("steps", "train_seconds")}
     else:
         learner = AlgorithmLearner(cfg, progress=False)
@@ -54,6 +56,7 @@ def run(task: str, seed: int, setup: dict, minutes: float, reuse: dict | None) -
             "task": task,
             "seed": seed,
             "symbols": cfg.symbols,
+            "neighbourhood": cfg.neighbourhood,
             "hidden": cfg.hidden,
             "parameters": learner.net_.parameter_count,
             "steps": learner.steps_,
@@ -65,16 +68,15 @@ def run(task: str, seed: int, setup: dict, minutes: float, reuse: dict | None) -
     folder.mkdir(parents=True, exist_ok=True)
     learner.save(str(folder / f"{stem}.pt"))
     start = time.perf_counter()
-    sizes = (cfg.train_size, learner.task_.larger(cfg.train_size), *COVERAGE.get(task, ()))
-    xs = [learner.task_.sample(200, s, rng)[0] for s in sizes]
-    if task in COVERAGE:  # and every small input: the exhaustive check's neighbourhoods
-        xs += [learner.task_.check_inputs(b[1])[0] for b in exhaustive(learner.task_)]
+    sizes = (cfg.train_size, learner.task_.larger(cfg.train_size))
+    xs = [learner.task_.sample(200, s, rng)[0] for s in sizes]  # a cross rule: only its codes
     rule = extract(learner, xs)
     row["extract_seconds"] = round(time.perf_counter() - start, 1)
     rule.save(str(folder / f"{stem}.json"))
     report = verify(rule, seed=seed)
     row |= {
         "table_entries": report["table_entries"],
+        "guards": report["guards"],
         "rule_symbols": report["symbols"],
         "compiled_parameters": report["parameters"],
         "exact": report["exact"],
@@ -87,12 +89,24 @@ def run(task: str, seed: int, setup: dict, minutes: float, reuse: dict | None) -
     return row
 
 
+def _key(row: dict) -> tuple:
+    """(task, seed, k, neighbourhood) of a row (rows before the cross: the square)."""
+    return row["task"], row["seed"], row["symbols"], row.get("neighbourhood", "square")
+
+
+def _stem(key: tuple) -> str:
+    """The file name of a row's filter and rule in rules/, without the ending."""
+    task, seed, k, neighbourhood = key
+    return f"{task}-{seed}-k{k}" + ("-cross" if neighbourhood == "cross" else "")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="+", default=list(SETUP))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--minutes", type=float, default=15.0, help="training budget per seed")
     parser.add_argument("--symbols", type=int, help="k for every task (default: SETUP's)")
+    parser.add_argument("--neighbourhood", choices=("square", "cross"), help="(default: SETUP's)")
     parser.add_argument(
         "--reuse", action="store_true", help="extract and verify the filters saved before"
     )
@@ -103,20 +117,22 @@ def main() -> None:
     for task in args.tasks:
         for seed in args.seeds:
             setup = SETUP[task] | ({"symbols": args.symbols} if args.symbols else {})
-            key = (task, seed, setup["symbols"])
-            old = next((r for r in rows if (r["task"], r["seed"], r["symbols"]) == key), None)
-            rows = [r for r in rows if (r["task"], r["seed"], r["symbols"]) != key]
+            if args.neighbourhood:
+                setup["neighbourhood"] = args.neighbourhood
+            key = (task, seed, setup["symbols"], setup.get("neighbourhood", "square"))
+            old = next((r for r in rows if _key(r) == key), None)
+            rows = [r for r in rows if _key(r) != key]
             rows.append(run(task, seed, setup, args.minutes, old if args.reuse else None))
             print(json.dumps({k: v for k, v in rows[-1].items() if k != "checks"}), flush=True)
             write_json("rules.json", {"rows": rows, "setup": SETUP})
-        k = SETUP[task]["symbols"]  # ship the setup's k only
-        verified = [r for r in rows if r["task"] == task and r["symbols"] == k and r["exact"]]
+        shape = (SETUP[task]["symbols"], SETUP[task].get("neighbourhood", "square"))
+        verified = [r for r in rows if r["task"] == task and _key(r)[2:] == shape and r["exact"]]
         if verified and REFRESH:  # ship the first verified seed's filter and rule
             best = min(verified, key=lambda r: r["seed"])
             for kind, ending in (("filters", ".pt"), ("rules", ".json")):
                 (SHIPPED / kind).mkdir(parents=True, exist_ok=True)
                 shutil.copy(
-                    RESULTS / "rules" / f"{task}-{best['seed']}-k{k}{ending}",
+                    RESULTS / "rules" / f"{_stem(_key(best))}{ending}",
                     SHIPPED / kind / f"{task}{ending}",
                 )
 

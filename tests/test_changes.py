@@ -156,3 +156,24 @@ def test_changes_refuses_what_it_cannot_do_exactly():
     net = compiled.network(layers=4, d=3, m=2, work_columns=1)
     with pytest.raises(ValueError, match="one input per pass"):
         net(augment(torch.ones(2, 3)), evaluation="changes").sum().backward()
+
+
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_run_layers_stops_only_at_a_fixed_point(seed):
+    """model.run_layers skips the layers after a block that ends at a fixed point; its
+    grid == the dense convolution's after every layer count, on random programs (most
+    settle) and on a period-2 flip, whose blocks of even length end where they began."""
+    from turing_rcnn.model import run_layers
+    from turing_rcnn.programs.cellular import CellularProgram, Guard
+
+    rng = np.random.default_rng(seed)
+    flip = CellularProgram(["#", "a", "b"], "#", [Guard({"C": "a"}, "b"), Guard({"C": "b"}, "a")])
+    program = flip if seed % 4 == 0 else random_cellular(rng)
+    compiled = compile_program(program)
+    grids = _batch(rng, len(program.symbols), rng.integers(1, 6, size=2))
+    layers, block = int(rng.integers(0, 40)), int(rng.integers(1, 5)) * 2
+    net = compiled.network(layers=max(layers, 1))
+    x = compiled.encode(grids)
+    dense = net.run_body(x, layers, evaluation="dense")
+    assert torch.equal(run_layers(net, x, layers, block=block), dense)

@@ -15,6 +15,7 @@ from turing_rcnn.programs.cellular import CellularProgram, Guard
 from turing_rcnn.programs.learning import LAYOUT
 from turing_rcnn.tasks import from_bits
 from turing_rcnn.trainable.config import MetaConfig
+from turing_rcnn.trainable.extract import merge
 from turing_rcnn.trainable.meta import (
     FAMILIES,
     INPUTS,
@@ -25,7 +26,6 @@ from turing_rcnn.trainable.meta import (
     get_family,
     layers_for,
     layout_codes,
-    merge,
     nearest_neighbour_reference,
     raw_symbols,
     read_rule,

@@ -283,7 +283,7 @@ def test_section5_reuses_one_filter_on_new_problems():
 
 
 def test_search_errors_are_clear():
-    with pytest.raises(ValueError, match="unknown init"):
+    with pytest.raises(ValueError, match="init must be one of"):
         SearchConfig(init="genetic")
     with pytest.raises(ValueError, match="restarts must be >= 1"):
         SearchConfig(restarts=0)

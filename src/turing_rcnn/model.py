@@ -401,14 +401,25 @@ def run_layers(
     net: RCNN, grid: torch.Tensor, layers: int, progress: bool = False, block: int = 256
 ) -> torch.Tensor:
     """run_body with the change-driven evaluation, `block` layers at a time, with a
-    progress bar on stderr when asked (long runs: a Turing machine, a rule on 10^4 bits)."""
+    progress bar on stderr when asked (long runs: a Turing machine, a rule on 10^4 bits).
+    A block that ends where it began, at a grid one more layer leaves as it is, is a
+    fixed point: the layers left would each give that grid again, so they are not run."""
     from tqdm.auto import tqdm
 
     if layers < 0 or block < 1:
         raise ValueError(f"layers must be >= 0 and block >= 1, got {layers} and {block}")
     bar = tqdm(total=layers, desc="layers", unit="layer", disable=not progress, leave=False)
-    for n in [block] * (layers // block) + [layers % block]:
-        grid = net.run_body(grid, n, evaluation="changes")
+    left = layers
+    while left:
+        n = min(block, left)
+        after = net.run_body(grid, n, evaluation="changes")
+        left -= n
         bar.update(n)
+        if torch.equal(after, grid) and torch.equal(
+            net.run_body(grid, 1, evaluation="changes"), grid
+        ):
+            bar.update(left)  # a fixed point: every later layer gives this grid again
+            left = 0
+        grid = after
     bar.close()
     return grid

@@ -28,8 +28,11 @@ def option(
 def check_value(f: Field, value: Any, name: str) -> None:
     """A ValueError naming `name` when a field's value is not finite or out of range."""
     low, high = f.metadata.get("low"), f.metadata.get("high")
+    choices = f.metadata.get("choices")
     whole = str(f.type).replace("tuple[", "").startswith("int")  # int, int | None, tuple[int]
     for v in value if isinstance(value, (tuple, list)) else (value,):
+        if choices and v not in choices:
+            raise ValueError(f"{name} must be one of {list(choices)}, got {v!r}")
         if whole and v is not None and (isinstance(v, bool) or not isinstance(v, int)):
             raise ValueError(f"{name} must be a whole number, got {v!r}")
         if isinstance(v, bool) or not isinstance(v, (int, float)):

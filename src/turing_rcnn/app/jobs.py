@@ -386,7 +386,7 @@ def extract_rule(config: ExtractConfig, progress: bool = False) -> dict:
     """Read the rule off a trained finite-state filter and write it as JSON."""
     from ..compile import compile_program
     from ..trainable import AlgorithmLearner
-    from ..trainable.extract import extract
+    from ..trainable.extract import extract, table_entries
 
     if not config.out.endswith(".json"):
         raise ValueError(f"--out must end in .json, got {config.out!r}")
@@ -404,7 +404,8 @@ def extract_rule(config: ExtractConfig, progress: bool = False) -> dict:
         "task": rule.task,
         "states": rule.states,
         "symbols": len(rule.program.symbols),
-        "table_entries": len(rule.program.guards),
+        "table_entries": table_entries(rule.program),
+        "guards": len(rule.program.guards),
         "parameters": compiled.parameter_count,
         "seconds": round(time.perf_counter() - start, 2),
     }

@@ -39,9 +39,7 @@ class SearchConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(self.hidden))
-        check_ranges(self)
-        if self.init not in INITS:
-            raise ValueError(f"unknown init {self.init!r}; choose one of {INITS}")
+        check_ranges(self)  # init among INITS too
 
     def initialiser(self):
         from .priors import AnswerRulePrior, PaperInit, TuringPrior

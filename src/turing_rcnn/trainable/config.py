@@ -20,6 +20,11 @@ class AlgoConfig:
         0, "k >= 2: a finite state of k symbols per cell instead (0: off)", low=0, high=64
     )
     hidden: int = option(16, "hidden units of the patch net", low=1, high=4096)
+    neighbourhood: str = option(
+        "square",
+        "what a cell reads: its 3x3 square, or the cross of itself and 4 neighbours",
+        choices=("square", "cross"),
+    )
     batch_size: int = option(64, "inputs per Adam step", low=1, high=65536)
     lr: float = option(
         1e-3, "Adam's learning rate (cosine decay over max_steps)", low=1e-9, high=10

@@ -8,9 +8,13 @@ input codes number the distinct input vectors of the task (an input never change
 a cell only ever moves between symbols of its own input code). Every neighbourhood met
 while running the network on the given inputs becomes a Guard (where it changes the
 state); positions that never vary (the rows above and below a 1-row grid) are left
-out. On a 1-row grid the table can be complete: every (W, C, E) triple is asked of the
-network. Neighbourhoods never met keep their state in the rule: verify.py finds out
-whether that matters.
+out. The table is complete where it is small: on a 1-row grid every (W, C, E) triple,
+and for a filter that reads the cross (cell and 4 neighbours; `neighbourhood="cross"`)
+every (N, W, C, E, S) is asked of the network, whether a run meets it or not, so the
+rule IS the network's cell update on every grid; its entries are then merged exactly
+into guards over symbol sets (`merge`). On 2-D grids with the 3x3 square, only the
+neighbourhoods met on the given inputs are read; those never met keep their state in
+the rule: verify.py finds out whether that matters.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from .filter import DiscreteFilter
 
 _POSITIONS = list(COMPASS)  # row-major: NW N NE W C E SW S SE
 BORDER = "#"
+MAX_TABLE = 2_000_000  # neighbourhoods a complete cross table may ask of the network
 
 
 @dataclass
@@ -144,6 +149,12 @@ def _name(position) -> str:
     return next(name for name, p in COMPASS.items() if p == position)
 
 
+def table_entries(program: CellularProgram) -> int:
+    """The neighbourhoods a rule's guards change (a merged guard: the product of its
+    symbol sets), i.e. its table's size where the state changes."""
+    return sum(int(np.prod([len(s) for s in g.when.values()])) for g in program.guards)
+
+
 def input_codes(x: torch.Tensor, inputs: np.ndarray) -> np.ndarray:
     """(B, H, W) code of each cell's input vector; a ValueError for an unknown one."""
     cells = np.asarray(x, dtype=np.float32).transpose(0, 2, 3, 1)  # (B, H, W, C)
@@ -175,13 +186,9 @@ def _next_symbol(net: DiscreteFilter, states: np.ndarray, codes: np.ndarray, inp
         inside = states[:, j] >= 0
         one_hot[inside, states[inside, j], r, c] = 1.0
         vec[inside, :, r, c] = inputs[codes[inside, j]]
-    with torch.no_grad():
+    with torch.no_grad():  # the network's own step on the patch; its centre's answer
         state, x = torch.as_tensor(one_hot), torch.as_tensor(vec)
-        hidden = torch.relu(
-            torch.nn.functional.conv2d(state, net.state_conv.weight)
-            + torch.nn.functional.conv2d(x, net.input_conv.weight, net.input_conv.bias)
-        )
-        return net.mix(hidden).argmax(1)[:, 0, 0].numpy()
+        return net.logits(state, net.recall(x))[:, :, 1, 1].argmax(1).numpy()
 
 
 def _neighbourhoods(grid: np.ndarray) -> np.ndarray:
@@ -224,14 +231,18 @@ def extract(learner, xs: list, complete_one_row: bool = True) -> Rule:
     xs = [learner.task_.check_inputs(x)[0] for x in xs]
     inputs = input_vectors(xs)
     one_row = all(x.shape[2] == 1 for x in xs)
+    complete_cross = net.cross and not one_row
+    if complete_cross:
+        count = net.symbols * len(inputs) * (net.symbols * len(inputs) + 1) ** 4
+        if count > MAX_TABLE:
+            raise ValueError(
+                f"a cross table of {net.symbols} symbols x {len(inputs)} input codes has "
+                f"{count:,} neighbourhoods (at most {MAX_TABLE:,} are read): use fewer symbols"
+            )
     if one_row and complete_one_row:  # every (W, C, E) triple, N and S beyond the grid
-        pairs = [(-1, -1)] + [(s, c) for s in range(net.symbols) for c in range(len(inputs))]
-        rows = []
-        for w, ce, e in itertools.product(pairs, pairs[1:], pairs):
-            states = [-1, -1, -1, w[0], ce[0], e[0], -1, -1, -1]
-            codes = [-1, -1, -1, w[1], ce[1], e[1], -1, -1, -1]
-            rows.append(states + codes)
-        rows = np.array(rows, dtype=np.int64)
+        rows = _every_neighbourhood(net.symbols, len(inputs), (3, 5))
+    elif complete_cross:  # every (N, W, C, E, S): the corners are never read
+        rows = _every_neighbourhood(net.symbols, len(inputs), (1, 3, 5, 7))
     else:  # every neighbourhood met, as one int64 key: 9 digits of (state, code)
         base = (net.symbols + 1) * (len(inputs) + 1)
         keys = neighbourhood_keys(learner, xs, inputs)
@@ -241,7 +252,18 @@ def extract(learner, xs: list, complete_one_row: bool = True) -> Rule:
     if one_row and complete_one_row:
         keep = _reachable_one_row(rows, nxt)
         rows, nxt = rows[keep], nxt[keep]
-    return _program(net, rows, nxt, inputs, learner.config_.task)
+    return _program(net, rows, nxt, inputs, learner.config_.task, merged=complete_cross)
+
+
+def _every_neighbourhood(k: int, codes: int, around: tuple[int, ...]) -> np.ndarray:
+    """Table rows (9 states, 9 codes; -1 beyond the grid) of every neighbourhood whose
+    centre is a (state, code) pair and whose positions `around` are a pair or the
+    border; the other positions are beyond the grid (rows above and below a 1-row grid)
+    or not read (a cross filter's corners)."""
+    pairs = [(-1, -1)] + [(s, c) for s in range(k) for c in range(codes)]
+    choices = [pairs[1:] if j == 4 else pairs if j in around else [(-1, -1)] for j in range(9)]
+    rows = [[p[0] for p in hood] + [p[1] for p in hood] for hood in itertools.product(*choices)]
+    return np.array(rows, dtype=np.int64)
 
 
 def _reachable_one_row(rows: np.ndarray, nxt: np.ndarray) -> np.ndarray:
@@ -255,10 +277,13 @@ def _reachable_one_row(rows: np.ndarray, nxt: np.ndarray) -> np.ndarray:
     return np.array([t in reached for t in triples])
 
 
-def _program(net: DiscreteFilter, rows, nxt, inputs, task: str, every_position=False) -> Rule:
+def _program(
+    net: DiscreteFilter, rows, nxt, inputs, task: str, every_position=False, merged=False
+) -> Rule:
     """The rule of table rows (neighbourhood states and codes) -> next states. Positions
     whose symbol never varies are left out unless `every_position` (a rule run inside
-    the Theorem 1 frame must name them all: frame symbols must not match)."""
+    the Theorem 1 frame must name them all: frame symbols must not match); `merged`:
+    the entries merged exactly into fewer guards (see merge)."""
     k = net.symbols
     names = [BORDER] + [f"s{s}i{c}" for s in range(k) for c in range(len(inputs))]
 
@@ -275,12 +300,39 @@ def _program(net: DiscreteFilter, rows, nxt, inputs, task: str, every_position=F
         if target != row[4]:
             when = {_POSITIONS[j]: name(row[j], row[9 + j]) for j in varying}
             guards.append(Guard(when, name(target, row[13])))
+    if merged:
+        guards = [Guard(when, then) for when, then in merge(guards)]
     with torch.no_grad():
         eye = torch.eye(k)[:, :, None, None]
         positive = (net.out(eye)[:, 0, 0, 0] > 0).numpy()
     readout = {name(s, c): 1.0 for s in range(k) for c in range(len(inputs)) if positive[s]}
     program = CellularProgram(names, BORDER, guards, readout, name=f"{task} rule (extracted)")
     return Rule(program, inputs, task, k)
+
+
+def merge(guards: list[Guard]) -> list[tuple[dict, str]]:
+    """Table entries merged into fewer guards with symbol sets, exactly: two guards with
+    the same target and the same sets at every position but one become one guard with
+    the union there (it fires on exactly the neighbourhoods either fired on), to a fixed
+    point. Positions are never dropped: in the frame, a position a guard does not name
+    would also match frame symbols. Returns (when, then) pairs."""
+    rows = [({p: frozenset(v) for p, v in g.when.items()}, g.then) for g in guards]
+    positions = sorted({p for when, _ in rows for p in when})
+    merged = True
+    while merged:
+        merged = False
+        for p in positions:
+            groups: dict = {}
+            for when, then in rows:
+                rest = tuple((q, when[q]) for q in positions if q != p)
+                groups.setdefault((rest, then), []).append(when[p])
+            if len(groups) < len(rows):
+                merged = True
+                rows = [
+                    (dict(rest) | {p: frozenset().union(*sets)}, then)
+                    for (rest, then), sets in groups.items()
+                ]
+    return [({p: sorted(when[p]) for p in positions}, then) for when, then in rows]
 
 
 def reachable_triples(step: dict, first: set, border) -> set:

@@ -4,6 +4,11 @@ cell and every iteration, the input recalled at every iteration (Bansal et al. 2
 Same structure as the paper's body (a 3x3 convolution, a ReLU, a 1x1 convolution,
 shared across cells and iterations), with `width` state channels instead of one and a
 1x1 readout. The state is bounded by tanh and starts at 0.
+
+`cross=True` holds the four corner weights of the 3x3 convolution at zero: a cell then
+reads only itself and its 4 neighbours (the von Neumann neighbourhood), a prior that
+suits grid tasks moving along walls and paths, and a finite-state rule of that shape
+has a table small enough to read off in full (extract.py).
 """
 
 from __future__ import annotations
@@ -20,27 +25,38 @@ class RecurrentFilter(nn.Module):
     is: the input's part is the same at every iteration, so it is computed once per run.
     """
 
-    def __init__(self, in_channels: int, width: int, hidden: int):
+    def __init__(self, in_channels: int, width: int, hidden: int, cross: bool = False):
         super().__init__()
-        self.width = width
+        self.width, self.cross = width, cross
+        mask = torch.ones(3, 3)
+        if cross:
+            mask[::2, ::2] = 0.0
+        self.register_buffer("mask", mask, persistent=False)
         self.state_conv = nn.Conv2d(width, hidden, 3, padding=1, bias=False)
         self.input_conv = nn.Conv2d(in_channels, hidden, 3, padding=1)
         self.mix = nn.Conv2d(hidden, width, 1)
         self.out = nn.Conv2d(width, 1, 1)
+        with torch.no_grad():  # a cross filter's corners are never read: stored as 0
+            for conv in (self.state_conv, self.input_conv):
+                conv.weight.mul_(mask)
 
     @property
     def parameter_count(self) -> int:
-        return sum(p.numel() for p in self.parameters())
+        """Shared parameters that act (a cross filter's zero corners not counted)."""
+        corners = (
+            self.state_conv.weight[..., 0, 0].numel() + self.input_conv.weight[..., 0, 0].numel()
+        )
+        return sum(p.numel() for p in self.parameters()) - 4 * corners * self.cross
 
     def initial_state(self, x: torch.Tensor) -> torch.Tensor:
         return x.new_zeros(x.shape[0], self.width, x.shape[2], x.shape[3])
 
-    @staticmethod
-    def _conv(z: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
+    def _conv(self, z: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
+        weight = conv.weight * self.mask
         if z.shape[2] == 1:  # a 1-row grid: the zero-padded 3x3 conv only sees its middle row
-            out = F.conv1d(z[:, :, 0], conv.weight[:, :, 1], conv.bias, padding=1)
+            out = F.conv1d(z[:, :, 0], weight[:, :, 1], conv.bias, padding=1)
             return out[:, :, None]
-        return conv(z)
+        return F.conv2d(z, weight, conv.bias, padding=1)
 
     def recall(self, x: torch.Tensor) -> torch.Tensor:
         """The input's contribution to the hidden layer (the same at every iteration)."""
@@ -74,8 +90,8 @@ class DiscreteFilter(RecurrentFilter):
     that extract.py reads off and compile.py turns into an exact filter.
     """
 
-    def __init__(self, in_channels: int, symbols: int, hidden: int):
-        super().__init__(in_channels, symbols, hidden)
+    def __init__(self, in_channels: int, symbols: int, hidden: int, cross: bool = False):
+        super().__init__(in_channels, symbols, hidden, cross)
         self.symbols = symbols
 
     def initial_state(self, x: torch.Tensor) -> torch.Tensor:

@@ -39,10 +39,10 @@ from .tasks import get_algo_task
 
 def make_filter(cfg: AlgoConfig) -> RecurrentFilter:
     """The filter a config asks for: continuous (width channels) or k symbols."""
-    channels = get_algo_task(cfg.task).in_channels
+    channels, cross = get_algo_task(cfg.task).in_channels, cfg.neighbourhood == "cross"
     if cfg.symbols:
-        return DiscreteFilter(channels, cfg.symbols, cfg.hidden)
-    return RecurrentFilter(channels, cfg.width, cfg.hidden)
+        return DiscreteFilter(channels, cfg.symbols, cfg.hidden, cross)
+    return RecurrentFilter(channels, cfg.width, cfg.hidden, cross)
 
 
 @dataclass

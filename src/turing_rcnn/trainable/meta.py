@@ -57,7 +57,15 @@ from ..programs.learning import (
     majority_reference,
 )
 from .config import MAX_SYMBOLS, MetaConfig
-from .extract import BORDER, Rule, _neighbourhoods, _next_symbol, _program, load_json
+from .extract import (
+    BORDER,
+    Rule,
+    _neighbourhoods,
+    _next_symbol,
+    _program,
+    load_json,
+    merge,
+)
 from .filter import DiscreteFilter
 
 INPUTS = LAYOUT[:8]  # the layout symbols a learner starts from: '_' D0 D1 L0 L1 T0 T1 '?'
@@ -547,31 +555,6 @@ class MetaRule:
         return load_json(
             path, cls.from_json, "cannot read a learned learner", "not a learned learner"
         )
-
-
-def merge(guards: list[Guard]) -> list[tuple[dict, str]]:
-    """Table entries merged into fewer guards with symbol sets, exactly: two guards with
-    the same target and the same sets at every position but one become one guard with
-    the union there (it fires on exactly the neighbourhoods either fired on), to a fixed
-    point. Positions are never dropped: in the frame, a position a guard does not name
-    would also match frame symbols. Returns (when, then) pairs."""
-    rows = [({p: frozenset(v) for p, v in g.when.items()}, g.then) for g in guards]
-    positions = sorted({p for when, _ in rows for p in when})
-    merged = True
-    while merged:
-        merged = False
-        for p in positions:
-            groups: dict = {}
-            for when, then in rows:
-                rest = tuple((q, when[q]) for q in positions if q != p)
-                groups.setdefault((rest, then), []).append(when[p])
-            if len(groups) < len(rows):
-                merged = True
-                rows = [
-                    (dict(rest) | {p: frozenset().union(*sets)}, then)
-                    for (rest, then), sets in groups.items()
-                ]
-    return [({p: sorted(when[p]) for p in positions}, then) for when, then in rows]
 
 
 class Table:
