@@ -158,7 +158,7 @@ def test_changes_refuses_what_it_cannot_do_exactly():
         net(augment(torch.ones(2, 3)), evaluation="changes").sum().backward()
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1))
 def test_run_layers_stops_only_at_a_fixed_point(seed):
     """model.run_layers skips the layers after a block that ends at a fixed point; its

@@ -36,7 +36,7 @@ def random_cellular(rng: np.random.Generator) -> CellularProgram:
     return CellularProgram(symbols, border, rules, readout={symbols[-1]: 1.0})
 
 
-@settings(max_examples=1000)
+@settings(max_examples=600)
 @given(seed=st.integers(0, 2**32 - 1))
 def test_random_cellular_programs_match_reference(seed):
     rng = np.random.default_rng(seed)
@@ -82,7 +82,7 @@ def random_tape(rng, machine: TuringMachine, two_d: bool) -> dict:
     return {(r, c): int(rng.integers(q)) for r in rows for c in range(-3, 4) if rng.random() < 0.5}
 
 
-@settings(max_examples=700)
+@settings(max_examples=400)
 @given(seed=st.integers(0, 2**32 - 1), two_d=st.booleans())
 def test_random_turing_machines_match_reference(seed, two_d):
     rng = np.random.default_rng(seed)
