@@ -5,8 +5,11 @@ perfect mazes of each size (`run_until_settled`: the task's budget, 2 n^2 iterat
 an n x n entry grid, or until the state is a fixed point), whole-maze accuracy against
 the unique path. On a GPU (--device cuda, fp32, TF32 off) the batch runs side by side.
 Sizes run in order until --budget seconds are spent. Writes maze_filter.json.
+--cycles P tests on mazes with a fraction P of inner walls knocked down (maze-cycles),
+scored as any shortest path from start to end (a BFS check).
 
     python bench/bench_maze_filter.py runs/maze5-s0 [...] --sizes 59 201 801 --counts 1000 100 20
+    python bench/bench_maze_filter.py maze --sizes 59 --counts 20 --cycles 0.1   # shipped filter
 """
 
 from __future__ import annotations
@@ -19,17 +22,21 @@ import numpy as np
 import torch
 from _common import RESULTS, write_json
 
-from turing_rcnn import AlgorithmLearner
+from turing_rcnn import AlgorithmLearner, pretrained
+from turing_rcnn.trainable import Maze
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("runs", nargs="+", help="train-algo --out folders (model.pt inside)")
+    parser.add_argument(
+        "runs", nargs="+", help="train-algo --out folders (model.pt inside), or shipped names"
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[59])
     parser.add_argument("--counts", type=int, nargs="+", default=[100])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--budget", type=float, default=3600.0, help="seconds for all runs")
+    parser.add_argument("--cycles", type=float, default=0.0, help="knocked-down wall fraction")
     parser.add_argument("--out", default="maze_filter", help="results name (.json)")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -40,22 +47,25 @@ def main() -> None:
     end = time.perf_counter() + args.budget
     for size, count in zip(args.sizes, args.counts, strict=True):
         for run in args.runs:
-            model = AlgorithmLearner.load(f"{run}/model.pt", progress=False)
+            path = pretrained.resolve(run, "filter") if "/" not in run else f"{run}/model.pt"
+            model = AlgorithmLearner.load(path, progress=False)
+            task = Maze(cycles=args.cycles) if args.cycles else model.task_
             model.net_.to(args.device)
             if time.perf_counter() > end:
                 print(json.dumps({"run": run, "size": size, "skipped": "budget spent"}))
                 continue
             rng = np.random.default_rng(20_000 + size)
-            x, y = model.task_.sample(count, size, rng)
+            x, y = task.sample(count, size, rng)
             start = time.perf_counter()
             pred, used = model.run_until_settled(x, batch_size=args.batch)
-            right = model.task_.correct(x, y, pred)
+            right = task.correct(x, y, pred)
             row = {
                 "run": run,
                 "seed": model.config_.seed,
                 "parameters": model.net_.parameter_count,
                 "train_size": model.config_.train_size,
                 "size": size,
+                "cycles": args.cycles,
                 "mazes": count,
                 "right": int(right.sum()),
                 "accuracy": float(right.mean()),
@@ -64,10 +74,14 @@ def main() -> None:
                 "seconds": round(time.perf_counter() - start, 1),
                 "device": torch.cuda.get_device_name() if args.device != "cpu" else "cpu",
             }
-            key = (run, size, row["device"])
-            rows = [r for r in rows if (r["run"], r["size"], r["device"]) != key] + [row]
+            key = (run, size, row["device"], args.cycles)
+            rows = [r for r in rows if _key(r) != key] + [row]
             print(json.dumps(row), flush=True)
             write_json(f"{args.out}.json", {"rows": rows})
+
+
+def _key(row: dict) -> tuple:
+    return row["run"], row["size"], row["device"], row.get("cycles", 0.0)
 
 
 if __name__ == "__main__":
