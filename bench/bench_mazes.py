@@ -6,9 +6,11 @@ sizes (CPU, one thread).
    filter) run by model.RCNN with the change-driven evaluation on N mazes of each size,
    until a fixed point: whole-maze accuracy against the BFS paths, the iterations
    used (the longest dead end decides), seconds, and the dense cell updates the same
-   run would have cost. Writes mazes.json.
+   run would have cost. Writes mazes.json. With --cycles P: mazes with a fraction P of
+   inner walls knocked down and maze-cycles' exact rule (Lee's wave), scored as any
+   shortest path (BFS check).
 
-    python bench/bench_mazes.py [--sizes 59 201 801] [--count 20]
+    python bench/bench_mazes.py [--sizes 59 201 801] [--count 20] [--cycles P --out NAME]
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from turing_rcnn.compile import compile_program
 from turing_rcnn.trainable import Maze, mazes
 
 
-def exact_rule(size: int, count: int, rng, device: str = "cpu") -> dict:
-    task = Maze()
+def exact_rule(size: int, count: int, rng, device: str = "cpu", cycles: float = 0.0) -> dict:
+    task = Maze(cycles=cycles)
     start = time.perf_counter()
     x, y = task.sample(count, size, rng)
     generate = time.perf_counter() - start
@@ -45,6 +47,7 @@ def exact_rule(size: int, count: int, rng, device: str = "cpu") -> dict:
     cells = int(np.prod(x.shape[2:]))
     return {
         "size": size,
+        "cycles": cycles,
         "device": torch.cuda.get_device_name() if device != "cpu" else "cpu",
         "pixels": mazes.pixels(size),
         "mazes": count,
@@ -62,6 +65,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[59, 201, 801])
     parser.add_argument("--count", type=int, default=20)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--cycles", type=float, default=0.0, help="maze-cycles: Lee's wave")
     parser.add_argument("--out", default="mazes", help="results name (.json)")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -75,7 +79,7 @@ def main() -> None:
     print(out)
     out["exact_rule"] = []
     for size in args.sizes:
-        out["exact_rule"].append(exact_rule(size, args.count, rng, args.device))
+        out["exact_rule"].append(exact_rule(size, args.count, rng, args.device, args.cycles))
         print(out["exact_rule"][-1], flush=True)
         write_json(f"{args.out}.json", out)
 

@@ -131,7 +131,24 @@ def test_addition_targets_and_compiled_rule_are_exact(n, seed):
 
 def test_task_names():
     assert get_algo_task("maze-cycles").cycles == 0.1 and get_algo_task("maze").cycles == 0
-    assert get_algo_task("maze-cycles").program() is None
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    size=st.sampled_from([3, 5, 9, 13]),
+    cycles=st.sampled_from([0.1, 0.3, 0.6]),
+    seed=st.integers(0, 2**31),
+)
+def test_lee_wave_compiled_finds_a_shortest_path_with_cycles(size, cycles, seed):
+    """maze-cycles' exact rule (Lee's wave, finite-state), compiled and run in the
+    network for the task's budget: a valid shortest path (BFS check) on every maze, at a
+    fixed point."""
+    task = Maze(cycles=cycles)
+    x, y = task.sample(4, size, np.random.default_rng(seed))
+    compiled = compile_program(task.program())
+    grid = compiled.run(task.to_symbols(x), task.iterations(size))
+    assert task.correct(x, y, task.from_symbols(grid)).all()
+    assert np.array_equal(compiled.run(grid, 1), grid)
 
 
 def test_shipped_maze_filter_solves_mazes_larger_than_its_training_size():

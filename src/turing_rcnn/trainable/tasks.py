@@ -18,7 +18,9 @@ finds).
   2 x 2 pixel block of the peer's image is one cell (the format makes blocks uniform;
   mazes.py checks it and maps predictions back to pixels). Size = the maze size S.
   The target is the shortest path. Dead-end filling solves perfect mazes in (longest
-  dead end) + 1 iterations; with cycles the path is a shortest one (any is accepted).
+  dead end) + 1 iterations; with cycles the path is a shortest one (any is accepted),
+  and the exact rule Lee's wave (a breadth-first wave of distances mod 3 from the start,
+  then a trace back from the end), in at most twice the length of the path.
 
 Inputs are float tensors (B, C, H, W) with C = 3: a value channel (+1/-1), a marker
 channel, and a ones channel (the ones channel lets a cell tell the grid from the
@@ -273,9 +275,11 @@ class Maze(AlgoTask):
         return mazes.cells_per_side(size) ** 2
 
     def iterations(self, size: int) -> int:
-        """Enough for dead-end filling of any maze this size: every open entry."""
+        """Enough for dead-end filling of any perfect maze this size (every open entry,
+        fewer than 2 n^2), and with cycles for Lee's wave: its wave and its trace each
+        walk a shortest path, no longer than the perfect maze's path (< 2 n^2)."""
         n = mazes.cells_per_side(self.check_size(size))
-        return 2 * n * n
+        return (4 if self.cycles else 2) * n * n
 
     def sample(self, batch: int, size: int, rng: np.random.Generator):
         layouts, starts, ends, paths = mazes.generate(
@@ -312,9 +316,9 @@ class Maze(AlgoTask):
         blown = np.repeat(np.repeat(np.asarray(cells), 2, axis=-1), 2, axis=-2)
         return np.pad(blown, [(0, 0)] * (blown.ndim - 2) + [(1, 1), (1, 1)])
 
-    def program(self) -> CellularProgram | None:
+    def program(self) -> CellularProgram:
         if self.cycles:
-            return None  # dead-end filling keeps whole cycles: no exact rule here
+            return self._lee()
         # Dead-end filling: an open entry with at most one open neighbour fills ('x');
         # start 'S' and end 'E' never fill. What stays open is the path.
         opened, closed = [".", "S", "E"], ["#", "x"]
@@ -329,12 +333,59 @@ class Maze(AlgoTask):
             ["#", ".", "S", "E", "x"], "#", rules, {s: 1.0 for s in opened}, name=self.name
         )
 
+    SIDES = {"N": "S", "W": "E", "E": "W", "S": "N"}  # each side and its opposite
+
+    def _lee(self) -> CellularProgram:
+        """Lee's wave, finite-state: a breadth-first wave from the start 'S' labels each
+        open entry with its distance mod 3 ('L0'..'L2'; 'S' is 0: neighbours of a cell
+        first reached all hold the same label, one less). The end, once reached, and
+        then each labelled entry a path entry points at, become path entries 'P<j><d>'
+        pointing to their first neighbour (N, W, E, S order) labelled one less: a trace
+        back along strictly decreasing distance, so a shortest path (dead-end filling
+        keeps whole cycles). Answers: the path entries and the start."""
+        sides, opposite = list(self.SIDES), self.SIDES
+        path = [f"P{j}{d}" for j in range(3) for d in sides]
+        symbols = ["#", ".", "S", "E", "L0", "L1", "L2", *path]
+
+        def label(j: int) -> list[str]:
+            return [f"L{j}"] + [f"P{j}{d}" for d in sides] + ["S"] * (j == 0)
+
+        def but(names: list[str]) -> list[str]:
+            return [s for s in symbols if s not in names]
+
+        rules = []
+        for i, p in enumerate(sides):  # the wave; the end becomes the path's head
+            unlabelled = {q: ["#", ".", "E"] for q in sides[:i]}
+            for j in range(3):
+                rules.append(Guard({"C": ".", p: label(j)} | unlabelled, f"L{(j + 1) % 3}"))
+                rules.append(Guard({"C": "E", p: label(j)} | unlabelled, f"P{(j + 1) % 3}{p}"))
+        for j in range(3):  # the trace: pointed at from side p, point to the first j - 1
+            for i, p in enumerate(sides):
+                pointer = [f"P{k}{opposite[p]}" for k in range(3)]
+                for i2, q in enumerate(sides):
+                    if q == p:
+                        continue
+                    when = {"C": [f"L{j}"], p: pointer, q: label((j - 1) % 3)}
+                    for r in sides[:i]:  # no earlier side points here
+                        when[r] = [
+                            s
+                            for s in when.get(r, symbols)
+                            if s not in [f"P{k}{opposite[r]}" for k in range(3)]
+                        ]
+                    for r in sides[:i2]:  # no earlier side is labelled j - 1
+                        when[r] = [s for s in when.get(r, symbols) if s not in label((j - 1) % 3)]
+                    if all(when.values()):
+                        rules.append(Guard(when, f"P{j}{q}"))
+        readout = {s: 1.0 for s in ["S", *path]}
+        return CellularProgram(symbols, "#", rules, readout, name=self.name)
+
     def to_symbols(self, x: torch.Tensor) -> np.ndarray:
         r, g, b = (x[:, i].numpy() > 0.5 for i in range(3))
         return np.where(r & g & b, 1, np.where(g & ~r, 2, np.where(r & ~g, 3, 0)))
 
     def from_symbols(self, grid: np.ndarray) -> np.ndarray:
-        return np.isin(grid, (1, 2, 3)).astype(np.float32)[:, None]
+        path = (2, *range(7, 19)) if self.cycles else (1, 2, 3)  # see program()
+        return np.isin(grid, path).astype(np.float32)[:, None]
 
 
 def _tensors(x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
