@@ -415,8 +415,10 @@ def run_layers(
         after = net.run_body(grid, n, evaluation="changes")
         left -= n
         bar.update(n)
-        if torch.equal(after, grid) and torch.equal(
-            net.run_body(grid, 1, evaluation="changes"), grid
+        if (
+            left
+            and torch.equal(after, grid)
+            and torch.equal(net.run_body(grid, 1, evaluation="changes"), grid)
         ):
             bar.update(left)  # a fixed point: every later layer gives this grid again
             left = 0

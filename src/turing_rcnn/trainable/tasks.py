@@ -350,8 +350,11 @@ class Maze(AlgoTask):
         def label(j: int) -> list[str]:
             return [f"L{j}"] + [f"P{j}{d}" for d in sides] + ["S"] * (j == 0)
 
-        def but(names: list[str]) -> list[str]:
-            return [s for s in symbols if s not in names]
+        def pointing(side: str) -> list[str]:  # path entries there that point back here
+            return [f"P{k}{opposite[side]}" for k in range(3)]
+
+        def without(names: list[str], allowed: list[str]) -> list[str]:
+            return [s for s in allowed if s not in names]
 
         rules = []
         for i, p in enumerate(sides):  # the wave; the end becomes the path's head
@@ -361,19 +364,14 @@ class Maze(AlgoTask):
                 rules.append(Guard({"C": "E", p: label(j)} | unlabelled, f"P{(j + 1) % 3}{p}"))
         for j in range(3):  # the trace: pointed at from side p, point to the first j - 1
             for i, p in enumerate(sides):
-                pointer = [f"P{k}{opposite[p]}" for k in range(3)]
                 for i2, q in enumerate(sides):
                     if q == p:
                         continue
-                    when = {"C": [f"L{j}"], p: pointer, q: label((j - 1) % 3)}
+                    when = {"C": [f"L{j}"], p: pointing(p), q: label((j - 1) % 3)}
                     for r in sides[:i]:  # no earlier side points here
-                        when[r] = [
-                            s
-                            for s in when.get(r, symbols)
-                            if s not in [f"P{k}{opposite[r]}" for k in range(3)]
-                        ]
+                        when[r] = without(pointing(r), when.get(r, symbols))
                     for r in sides[:i2]:  # no earlier side is labelled j - 1
-                        when[r] = [s for s in when.get(r, symbols) if s not in label((j - 1) % 3)]
+                        when[r] = without(label((j - 1) % 3), when.get(r, symbols))
                     if all(when.values()):
                         rules.append(Guard(when, f"P{j}{q}"))
         readout = {s: 1.0 for s in ["S", *path]}
