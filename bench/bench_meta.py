@@ -6,6 +6,7 @@ accuracy against m (and, for majority, against the margin |#(+1) - #(-1)|).
 Writes meta.json and meta.png; the rules that verify go to meta_rules/ beside them.
 
     python bench/bench_meta.py --families last-label first-label majority --seeds 0 1 2
+    python bench/bench_meta.py --families majority --hints --lr 0.01 --out meta_hints
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ import torch
 from _common import RESULTS, write_json
 
 from turing_rcnn.trainable.config import MetaConfig
+from turing_rcnn.trainable.filter import hint_states
 from turing_rcnn.trainable.meta import (
     FAMILIES,
     INPUTS,
     MetaLearner,
+    MetaRule,
+    Table,
     read_rule,
     sample,
     verify,
@@ -54,11 +58,44 @@ def accuracy_table(model: MetaLearner, rng) -> dict:
     return out
 
 
+def hint_agreement(rule: MetaRule) -> dict:
+    """How many entries of a learned table the family's hand-written rule (its hint)
+    agrees with: each entry's neighbourhood (state k of input code c) is read as the
+    hint's symbols (state 0: the layout symbol INPUTS[c]; k > 0: the hint symbol with
+    hint state k), the hint program steps that 3x3 grid, and its centre is compared
+    with the entry's target. Entries naming a state the hint has no symbol for: 'other'."""
+    hint = FAMILIES[rule.family].hint().program
+    states, program = hint_states(hint, INPUTS), rule.rule.program
+    extra = {int(k): s for s, k in zip(hint.symbols, states, strict=True) if k > 0}
+    table = Table(program)
+    digits = (table.keys[:, None] // table.base ** np.arange(8, -1, -1)) % table.base
+
+    def name(index: int) -> str | None:
+        symbol = program.symbols[index]
+        if symbol == "#":
+            return hint.border
+        k, c = (int(v) for v in symbol[1:].split("i"))
+        return INPUTS[c] if k == 0 else extra.get(k)
+
+    out = {"entries": len(table.keys), "agree": 0, "disagree": 0, "other": 0}
+    for row, target in zip(digits, table.targets, strict=True):
+        names = [name(i) for i in row]
+        if None in names or name(target) is None:
+            out["other"] += 1
+            continue
+        grid = hint.encode(np.array(names, dtype=object).reshape(3, 3).tolist())
+        same = hint.symbols[hint.step(grid)[1, 1]] == name(target)
+        out["agree" if same else "disagree"] += 1
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--families", nargs="+", default=["last-label", "first-label", "majority"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--max-minutes", type=float, default=3.0, help="training budget per run")
+    parser.add_argument("--hints", action="store_true", help="supervise with the hint's trace")
+    parser.add_argument("--lr", type=float, default=MetaConfig.lr, help="Adam's learning rate")
     parser.add_argument("--out", default="meta")
     parser.add_argument("--baselines", action="store_true", help="label-only learners' scores")
     parser.add_argument("--table", nargs="+", help="print the README table of these JSON files")
@@ -73,11 +110,14 @@ def main() -> None:
     rows = []
     for name in args.families:
         for seed in args.seeds:
-            cfg = MetaConfig(learner=name, seed=seed, max_minutes=args.max_minutes)
+            cfg = MetaConfig(
+                learner=name, seed=seed, max_minutes=args.max_minutes, hints=args.hints, lr=args.lr
+            )
             start = time.perf_counter()
             model = MetaLearner(cfg, progress=False).fit()
             row = {
                 "learner": name,
+                "hints": cfg.hints,
                 "seed": seed,
                 "symbols": cfg.symbols,
                 "hidden": cfg.hidden,
@@ -91,6 +131,8 @@ def main() -> None:
             if min(row["by_m"].values()) == 1.0:
                 rule = read_rule(model)
                 row["verify"] = verify(rule, seed=seed)
+                if cfg.hints:
+                    row["hint_agreement"] = hint_agreement(rule)
                 if row["verify"]["exact"]:
                     path = RESULTS / "meta_rules" / f"{name}-s{seed}.json"
                     path.parent.mkdir(parents=True, exist_ok=True)
@@ -146,7 +188,8 @@ def markdown(rows: list[dict]) -> str:
         )
         by_m = " / ".join(f"{r['by_m'][m]:.3f}" for m in ("2", "8", "32"))
         out.append(
-            f"| {r['learner']} | {r['seed']} | {r['steps']} | {r['train_seconds']:.0f} | {by_m} "
+            f"| {r['learner']}{' (hints)' * bool(r.get('hints'))} | {r['seed']} | {r['steps']} "
+            f"| {r['train_seconds']:.0f} | {by_m} "
             f"| {', '.join(INPUTS[c] for c in r['frozen']) or 'none'} | {v.get('entries', '-')} "
             f"| {v.get('guards', '-')} | {checks} | {random} | {frame} "
             f"| {'**yes**' if v.get('exact') else 'no'} |"
@@ -167,7 +210,7 @@ def plot(rows: list[dict], path) -> None:
             [int(m) for m in ms],
             [row["by_m"][m] for m in ms],
             marker="o",
-            label=f"{row['learner']} s{row['seed']}",
+            label=f"{row['learner']}{' (hints)' if row.get('hints') else ''} s{row['seed']}",
             alpha=0.7,
         )
     ax.set(

@@ -35,18 +35,27 @@ SETUP = {  # the training of each task (k symbols, size, steps, learning rate)
     "prefix-parity": dict(symbols=3, train_size=16, max_steps=1500, lr=3e-3),
     "addition": dict(symbols=3, train_size=16, max_steps=1500, lr=3e-3),
     "flood-fill": dict(symbols=2, train_size=5, max_steps=3000, lr=3e-3, neighbourhood="cross"),
+    "maze": dict(
+        symbols=2,
+        train_size=9,
+        max_steps=3000,
+        lr=1e-2,
+        neighbourhood="cross",
+        hidden=16,
+        hints=True,
+    ),  # trained on dead-end filling's trace (AlgoConfig.hints); ships as maze-hints
 }
 SHIPPED = Path(__file__).resolve().parents[1] / "src" / "turing_rcnn" / "pretrained"
 
 
-def run(task: str, seed: int, setup: dict, minutes: float, reuse: dict | None) -> dict:
+def run(task: str, seed: int, setup: dict, minutes: float, reuse: dict | None, large=None) -> dict:
     cfg = AlgoConfig(task=task, seed=seed, max_minutes=minutes, eval_every=100, **setup)
     folder = RESULTS / "rules"
     stem = _stem((task, seed, cfg.symbols, cfg.neighbourhood))
     if reuse and (folder / f"{stem}.pt").exists():  # the filter this row trained before
         learner = AlgorithmLearner.load(str(folder / f"{stem}.pt"), progress=False)
         row = {k: reuse[k] for k in ("task", "seed", "symbols", "hidden", "parameters")}
-        row["neighbourhood"] = cfg.neighbourhood
+        row["neighbourhood"], row["hints"] = cfg.neighbourhood, cfg.hints
         row |= {k: reuse[k] for k in ("steps", "train_seconds")}
     else:
         learner = AlgorithmLearner(cfg, progress=False)
@@ -57,6 +66,7 @@ def run(task: str, seed: int, setup: dict, minutes: float, reuse: dict | None) -
             "seed": seed,
             "symbols": cfg.symbols,
             "neighbourhood": cfg.neighbourhood,
+            "hints": cfg.hints,
             "hidden": cfg.hidden,
             "parameters": learner.net_.parameter_count,
             "steps": learner.steps_,
@@ -73,7 +83,7 @@ def run(task: str, seed: int, setup: dict, minutes: float, reuse: dict | None) -
     rule = extract(learner, xs)
     row["extract_seconds"] = round(time.perf_counter() - start, 1)
     rule.save(str(folder / f"{stem}.json"))
-    report = verify(rule, seed=seed)
+    report = verify(rule, seed=seed, large=tuple(large) if large else None)
     row |= {
         "table_entries": report["table_entries"],
         "guards": report["guards"],
@@ -83,9 +93,9 @@ def run(task: str, seed: int, setup: dict, minutes: float, reuse: dict | None) -
         "verify_seconds": report["seconds"],
     }
     row["checks"] = report["checks"]
-    if "fixed_points" in report:
-        row["fixed_points"] = report["fixed_points"]
-        row["proved_every_length"] = report["proved_every_length"]
+    for key in ("fixed_points", "dead_end_filling", "proved_every_length"):
+        if key in report:
+            row[key] = report[key]
     return row
 
 
@@ -110,6 +120,9 @@ def main() -> None:
     parser.add_argument(
         "--reuse", action="store_true", help="extract and verify the filters saved before"
     )
+    parser.add_argument(
+        "--large", type=int, nargs=2, metavar=("COUNT", "SIZE"), help="verify (b) instead"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     path = RESULTS / "rules.json"
@@ -122,7 +135,8 @@ def main() -> None:
             key = (task, seed, setup["symbols"], setup.get("neighbourhood", "square"))
             old = next((r for r in rows if _key(r) == key), None)
             rows = [r for r in rows if _key(r) != key]
-            rows.append(run(task, seed, setup, args.minutes, old if args.reuse else None))
+            reuse = old if args.reuse else None
+            rows.append(run(task, seed, setup, args.minutes, reuse, args.large))
             print(json.dumps({k: v for k, v in rows[-1].items() if k != "checks"}), flush=True)
             write_json("rules.json", {"rows": rows, "setup": SETUP})
         shape = (SETUP[task]["symbols"], SETUP[task].get("neighbourhood", "square"))
@@ -133,7 +147,7 @@ def main() -> None:
                 (SHIPPED / kind).mkdir(parents=True, exist_ok=True)
                 shutil.copy(
                     RESULTS / "rules" / f"{_stem(_key(best))}{ending}",
-                    SHIPPED / kind / f"{task}{ending}",
+                    SHIPPED / kind / f"{task}{'-hints' * SETUP[task].get('hints', False)}{ending}",
                 )
 
 

@@ -156,6 +156,8 @@ TRAIN = [
     ("width 0", ["--width", "0"], "--width must be >= 1"),
     ("hidden 0", ["--hidden", "0"], "--hidden must be >= 1"),
     ("neighbourhood moore", ["--neighbourhood", "moore"], "moore"),
+    ("hints for parity", ["--symbols", "2", "--hints"], "hints exist only for maze"),
+    ("hints, continuous", [*MAZE, "--hints"], "hints for maze need symbols >= 2"),
     ("hidden 10^8", ["--hidden", str(10**8)], "--hidden must be <= 4096"),
     ("batch-size 0", ["--batch-size", "0"], "--batch-size must be >= 1"),
     ("val-size 1", ["--val-size", "1"], "--val-size must be >= 5"),
@@ -228,6 +230,8 @@ META = [
     ("out is a file", ["--load", "last-label", "--out", "{tmp}/old.json"], "is a file"),
     ("out holds a model", ["--out", "{tmp}/run"], "exists"),
     ("symbols 14", ["--symbols", "14"], "--symbols must be <= 13"),
+    ("hints for gauss", ["--learner", "gauss", "--hints"], "hints exist only for majority"),
+    ("hints, 5 symbols", ["--hints", "--symbols", "5"], "hints for majority need symbols >= 6"),
     (
         "beyond memory",
         ["--max-m", "64", "--max-d", "32", "--max-memory", "8"],

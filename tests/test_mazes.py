@@ -160,3 +160,38 @@ def test_shipped_maze_filter_solves_mazes_larger_than_its_training_size():
     assert model.config_.train_size == 5 and model.net_.parameter_count < 10**4
     x, y = model.task_.sample(30, 9, np.random.default_rng(5))
     assert model.score(x, y) == 1.0
+
+
+def test_the_maze_hint_is_dead_end_filling_read_from_the_state_alone():
+    """Maze.hint (walls filled first, then dead-end filling): 2 filter states, a fixed
+    point within the task's budget, and state 0 (still open) exactly on the path."""
+    from turing_rcnn.trainable.config import ALGO_HINTS
+    from turing_rcnn.trainable.filter import hint_trace
+
+    task, rng = get_algo_task("maze"), np.random.default_rng(0)
+    program, starts = task.hint()
+    for size in (5, 9, 21):
+        x, y = task.sample(40, size, rng)
+        trace = hint_trace(program, starts, task.to_symbols(x), task.iterations(size))
+        assert trace.max() + 1 == ALGO_HINTS["maze"]
+        assert np.array_equal(trace[-1], trace[-2])
+        assert np.array_equal((trace[-1] == 0)[:, None], y.numpy() == 1)
+    assert get_algo_task("maze-cycles").hint() is None
+
+
+def test_hinted_training_runs_and_hint_options_are_checked():
+    from turing_rcnn import AlgorithmLearner
+    from turing_rcnn.trainable import AlgoConfig
+    from turing_rcnn.trainable.filter import DiscreteFilter
+
+    cfg = AlgoConfig(
+        task="maze", train_size=5, symbols=2, neighbourhood="cross", hints=True,
+        max_steps=3, eval_every=1, val_size=5, batch_size=8,
+    )  # fmt: skip
+    model = AlgorithmLearner(cfg, progress=False).fit()
+    assert isinstance(model.net_, DiscreteFilter) and model.history_.step == [1, 2, 3]
+    assert all(np.isfinite(model.history_.loss))
+    with pytest.raises(ValueError, match="hints exist only for maze"):
+        AlgoConfig(task="prefix-parity", symbols=2, hints=True)
+    with pytest.raises(ValueError, match="need symbols >= 2"):
+        AlgoConfig(task="maze", hints=True)

@@ -12,10 +12,11 @@ from turing_rcnn.algorithm1 import RCNNLearner
 from turing_rcnn.app.cli import main
 from turing_rcnn.frame import build_frame
 from turing_rcnn.programs.cellular import CellularProgram, Guard
-from turing_rcnn.programs.learning import LAYOUT
+from turing_rcnn.programs.learning import LAYOUT, majority_wave
 from turing_rcnn.tasks import from_bits
-from turing_rcnn.trainable.config import MetaConfig
+from turing_rcnn.trainable.config import META_HINTS, MetaConfig
 from turing_rcnn.trainable.extract import merge
+from turing_rcnn.trainable.filter import hint_states
 from turing_rcnn.trainable.meta import (
     FAMILIES,
     INPUTS,
@@ -23,7 +24,10 @@ from turing_rcnn.trainable.meta import (
     MetaRule,
     Table,
     _bare_learner,
+    active_layers,
+    every_label_pattern,
     get_family,
+    hint_trace,
     layers_for,
     layout_codes,
     nearest_neighbour_reference,
@@ -35,7 +39,7 @@ from turing_rcnn.trainable.meta import (
     verify,
 )
 
-SHIPPED = ["first-label", "last-label"]
+SHIPPED = ["first-label", "last-label", "majority"]
 
 
 def shipped(name: str) -> MetaRule:
@@ -198,3 +202,69 @@ def test_meta_train_command_verifies_a_shipped_learner(tmp_path, capsys):
     assert report["exact"] is True and report["frame"]["exact"] == report["frame"]["datasets"]
     assert json.loads((out / "report.json").read_text())["exact"] is True
     assert main(["meta-train", "--load", "last-label", "--out", str(out)]) == 2  # no overwrite
+
+
+def test_majority_wave_is_exact_on_the_schedule():
+    """The hand-written O(m) majority (the hint): hint_trace (CellularProgram.step_many,
+    problems side by side) == CellularProgram.step run one problem at a time on the
+    frame's schedule; the answer at layer L == the majority on every label pattern to m = 10
+    and on random problems to m = 48, and the same at every layer to 2 L."""
+    family, rng = get_family("majority"), np.random.default_rng(0)
+    program = majority_wave().program
+    states = hint_states(program, INPUTS)
+    assert states.max() + 1 == META_HINTS["majority"]
+    problems = [every_label_pattern(m, 1 + m % 3, rng) for m in range(1, 11)]
+    problems += [sample(family, 30, m, 1 + m % 4, rng)[:3] for m in (16, 31, 48)]
+    for i, (X, y, x) in enumerate(problems):
+        m, d = X.shape[1:]
+        L = layers_for(family, m, d)
+        codes = layout_codes(X, y, x)
+        trace = hint_trace(family, codes, 2 * L, frozen=(1, 2, 5, 6))
+        if i % 4 == 0:  # one problem at a time, as the reference simulator runs it
+            start = np.array([program.index[s] for s in INPUTS])
+            grid, active = start[codes[0]], active_layers(m, d)
+            for layer in range(2 * L):
+                assert np.array_equal(states[grid], trace[layer, 0])
+                grid = np.where(active <= layer, program.step(grid), grid)
+        plus, minus = states[program.index["+"]], states[program.index["-"]]
+        answer = trace[L:, :, m, d]
+        want = np.where((y == -1).sum(1) <= (y == 1).sum(1), plus, minus)
+        assert np.array_equal(answer[0], want) and (answer == answer[0]).all()
+
+
+def test_majority_wave_in_the_frame():
+    """The hand-written majority compiled inside the Theorem 1 frame and run by
+    Algorithm 1: memorisation exact, predictions == the majority on every test point."""
+    rng, model = np.random.default_rng(1), RCNNLearner(majority_wave())
+    for m, d in ((1, 1), (4, 2), (7, 3), (12, 2)):
+        X, y, _, _ = sample(get_family("majority"), 1, m, d, rng)
+        model.fit(X[0], y[0])
+        T = from_bits(np.array(list(itertools.product([False, True], repeat=d))))
+        assert model.memorisation_exact_
+        assert np.array_equal(model.predict(T), model.reference_predict(X[0], y[0], T))
+
+
+def test_hint_options():
+    with pytest.raises(ValueError, match="hints exist only for majority"):
+        MetaConfig(learner="first-label", hints=True)
+    with pytest.raises(ValueError, match="need symbols >= 6"):
+        MetaConfig(learner="majority", hints=True, symbols=5)
+
+
+def test_the_hint_loss_trains_the_readout_of_the_answer_cell():
+    """Teacher forcing: the readout term reaches exactly the states the hand-written
+    rule leaves in the answer cell at layer L ('+' and '-'), no other."""
+    import torch
+
+    from turing_rcnn.trainable.filter import DiscreteFilter
+
+    model = MetaLearner(MetaConfig(learner="majority", hints=True))
+    model.net_, model.family_ = DiscreteFilter(len(INPUTS), 6, 8), get_family("majority")
+    model.frozen_ = [INPUTS.index(s) for s in ("D0", "D1", "T0", "T1")]
+    X, y, x, answers = sample(model.family_, 32, 5, 2, np.random.default_rng(0))
+    target = torch.as_tensor(answers == 1, dtype=torch.float32)
+    model._hint_loss(layout_codes(X, y, x), layers_for(model.family_, 5, 2), target).backward()
+    grad = model.net_.out.weight.grad[0, :, 0, 0]
+    states = hint_states(majority_wave().program, INPUTS)
+    told = {states[majority_wave().program.index[s]] for s in "+-"}
+    assert {int(k) for k in torch.nonzero(grad).flatten()} == told

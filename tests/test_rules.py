@@ -130,7 +130,7 @@ def test_extract_and_verify_commands(tmp_path, capsys):
     assert "no shipped rule" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("name", ["prefix-parity", "addition", "flood-fill"])
+@pytest.mark.parametrize("name", ["prefix-parity", "addition", "flood-fill", "maze-hints"])
 def test_shipped_rules_load_by_name_are_what_extract_reads_and_verify(name):
     """The package ships a trained filter and its verified rule under one name; the
     rule is exactly what extract reads off that filter, and it passes verify (small)."""
@@ -142,9 +142,21 @@ def test_shipped_rules_load_by_name_are_what_extract_reads_and_verify(name):
     xs = [model.task_.sample(50, s, rng)[0] for s in (size, model.task_.larger(size))]
     shipped = Rule.load(pretrained.resolve(name, "rule"))
     assert extract(model, xs).to_json() == shipped.to_json()
-    report = verify(shipped, large=(3, 24) if name == "flood-fill" else (5, 300))
-    assert report["exact"] and report["task"] == name
-    assert name != "flood-fill" or report["proved_every_length"]  # every size
+    large = {"flood-fill": (3, 24), "maze-hints": (3, 59)}.get(name, (5, 300))
+    report = verify(shipped, large=large)
+    assert report["exact"] and report["task"] == name.removesuffix("-hints")
+    assert name not in ("flood-fill", "maze-hints") or report["proved_every_length"]
+
+
+def test_a_corrupted_maze_entry_breaks_the_dead_end_filling_argument():
+    """Take the shipped maze rule's entries that fill the walls away: (d) must fail."""
+    from turing_rcnn import pretrained
+    from turing_rcnn.trainable.verify import maze_dead_end_filling
+
+    blob = Rule.load(pretrained.resolve("maze-hints", "rule")).to_json()
+    assert maze_dead_end_filling(Rule.from_json(blob))["passed"]
+    blob["guards"] = [g for g in blob["guards"] if g["when"]["C"] != ["s0i0"]]  # walls stay
+    assert not maze_dead_end_filling(Rule.from_json(blob))["passed"]
 
 
 @pytest.mark.parametrize("name", ["prefix-parity", "addition"])

@@ -203,6 +203,19 @@ class CellularProgram:
             raise ValueError(f"{self.name}: cell ({r}, {c}) was shifted outside the alphabet")
         return out
 
+    def step_many(self, grids: np.ndarray) -> np.ndarray:
+        """One step of each grid of a batch (B, H, W): the grids side by side in one
+        wide grid with a border column between them, so each cell sees what `step`
+        shows it (programs with Shifts, which might fire on the border column, step
+        one grid at a time)."""
+        grids = np.asarray(grids)
+        if self.shifts:
+            return np.stack([self.step(g) for g in grids])
+        B, H, W = grids.shape
+        wide = np.pad(grids, ((0, 0), (0, 0), (0, 1)), constant_values=self.index[self.border])
+        new = self.step(wide.transpose(1, 0, 2).reshape(H, B * (W + 1)))
+        return new.reshape(H, B, W + 1).transpose(1, 0, 2)[:, :, :W]
+
     def run(self, grid: np.ndarray, steps: int) -> np.ndarray:
         for _ in range(steps):
             grid = self.step(grid)

@@ -145,6 +145,42 @@ def majority() -> LearnerProgram:
     )
 
 
+def majority_wave() -> LearnerProgram:
+    """Cellular rule, O(m) layers (the Turing machine above takes O(m^2)): the -1 labels
+    step into the work column ('Wm'), both columns fall towards the test row like
+    traffic (a token moves into an empty cell below it), and a row holding a +1 token
+    ('L0', or 'Lp' once it has fallen) beside a 'Wm' empties both. Tokens vanish only
+    in +1/-1 pairs, so at the fixed point only the majority's tokens are left, packed
+    at the bottom: the answer cell reads '-' when the work cell above-right of it holds
+    'Wm', else '+' (ties leave nothing: +1). Used as the hint for meta-training
+    (trainable/meta.py); 10 guards, settles within 2 m + 6 layers of the first decoded
+    cell on every input tested.
+    """
+    plus, not_plus, label = ["L0", "Lp"], ["L1", "o"], ["L0", "Lp", "o"]
+    rules = [
+        Guard({"C": "L1"}, "o"),  # a -1 label leaves its column ...
+        Guard({"C": "_", "W": "L1"}, "Wm"),  # ... for the work cell beside it
+        Guard({"C": plus, "E": "Wm"}, "o"),  # a +1 and a -1 in one row cancel
+        Guard({"C": "Wm", "W": plus}, "_"),
+        Guard({"C": plus, "S": "o", "E": "_"}, "o"),  # +1 tokens fall ...
+        Guard({"C": "o", "N": plus, "NE": "_"}, "Lp"),
+        Guard({"C": "Wm", "S": "_", "W": not_plus, "SW": label}, "_"),  # ... and -1 tokens
+        Guard({"C": "_", "N": "Wm", "NW": not_plus, "W": label}, "Wm"),  # (not into row m)
+        Guard({"C": ["?", "+"], "NE": "Wm"}, "-"),
+        Guard({"C": ["?", "-"], "NE": "_"}, "+"),
+    ]
+    program = CellularProgram(LAYOUT + ["o", "Lp", "Wm", "#"], "#", rules, name="majority wave")
+    return LearnerProgram(
+        "majority-wave",
+        program,
+        {0: "D0", 1: "D1"},
+        {"+": 1, "-": -1},
+        time=lambda m, d: 3 * m + 4,
+        reference=majority_reference,
+        description="majority label, ties -> +1 (a 10-guard cellular program, O(m) layers)",
+    )
+
+
 def last_label() -> LearnerProgram:
     """Cellular rule: the answer cell copies the label just above it."""
     program = CellularProgram(

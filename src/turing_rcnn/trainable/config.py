@@ -7,6 +7,26 @@ from dataclasses import dataclass
 from ..options import check_ranges, option
 
 TASK_NAMES = ("addition", "flood-fill", "maze", "maze-cycles", "prefix-parity")  # tasks.py
+# Tasks and learner families with a hand-written rule whose trace can supervise every
+# cell of a finite-state filter (tasks.AlgoTask.hint, meta.Family.hint), and the
+# symbols k its states need (tests hold these to the rules).
+ALGO_HINTS = {"maze": 2}
+META_HINTS = {"majority": 6}
+
+
+def _check_hints(hints: bool, name: str, symbols: int, table: dict[str, int]) -> None:
+    if not hints:
+        return
+    if name not in table:
+        raise ValueError(
+            f"hints exist only for {', '.join(table)}: {name} has no hand-written "
+            "cellular rule to supervise with"
+        )
+    if symbols < table[name]:
+        raise ValueError(
+            f"hints for {name} need symbols >= {table[name]} (a state per symbol of its "
+            f"rule), got {symbols}"
+        )
 
 
 @dataclass
@@ -40,11 +60,17 @@ class AlgoConfig:
         500, "validation inputs of the training size (a fifth as many at 2x)", low=5, high=10**6
     )
     seed: int = option(0, "seeds the initialisation and the data", low=0, high=2**63 - 1)
+    hints: bool = option(
+        False,
+        "train a finite-state filter on the trace of the task's exact rule, every cell at "
+        "every iteration (maze only: dead-end filling; needs --symbols >= 2)",
+    )
 
     def __post_init__(self) -> None:
         from .tasks import get_algo_task
 
         check_ranges(self)
+        _check_hints(self.hints, self.task, self.symbols, ALGO_HINTS)
         get_algo_task(self.task).check_size(self.train_size)
         if self.symbols == 1:
             raise ValueError(f"symbols must be 0 (continuous) or >= 2, got {self.symbols}")
@@ -72,6 +98,12 @@ class MetaConfig:
     patience: int = option(3, "stop after this many perfect validations in a row", low=1)
     val_size: int = option(256, "validation problems per (m, d)", low=1, high=10**4)
     seed: int = option(0, "seeds the initialisation and the data", low=0, high=2**63 - 1)
+    hints: bool = option(
+        False,
+        "train on the trace of the family's hand-written cellular rule, every cell at "
+        "every layer (majority only: programs.learning.majority_wave; needs --symbols >= 6)",
+    )
 
     def __post_init__(self) -> None:
         check_ranges(self)
+        _check_hints(self.hints, self.learner, self.symbols, META_HINTS)

@@ -13,6 +13,9 @@ has a table small enough to read off in full (extract.py).
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -108,3 +111,45 @@ class DiscreteFilter(RecurrentFilter):
         soft = torch.softmax(logits, dim=1)
         hard = F.one_hot(logits.argmax(1), self.symbols).permute(0, 3, 1, 2).to(soft.dtype)
         return hard + soft - soft.detach()  # value: hard; gradient: the softmax's
+
+
+# ---- hints: a hand-written rule's trace as targets for a DiscreteFilter ---------------------
+def hint_states(program, starts: Collection[str]) -> np.ndarray:
+    """The DiscreteFilter state standing for each symbol of a hint program (a rule
+    whose trace supervises the filter): a start symbol (one a cell holds at step 0) is
+    state 0, the cell's input says which; every other symbol its own state 1, 2, ...
+    (the border, never held unless it starts a cell: -1)."""
+    extra = [s for s in program.symbols if s not in starts and s != program.border]
+    return np.array(
+        [0 if s in starts else 1 + extra.index(s) if s in extra else -1 for s in program.symbols]
+    )
+
+
+def hint_trace(program, starts: Collection[str], grid: np.ndarray, steps: int, active=None):
+    """A hint program run `steps` steps from grids (B, H, W) of its symbol indices (a
+    cell changes only from layer `active` on, if given) -> (steps + 1, B, H, W) filter
+    states (hint_states). A cell holding another cell's start symbol would make state 0
+    ambiguous: an error (a bug in the hint)."""
+    trace = [grid]
+    for layer in range(steps):
+        new = program.step_many(grid)
+        grid = new if active is None else np.where(active <= layer, new, grid)
+        trace.append(grid)
+    trace = np.array(trace)
+    held = np.isin(trace, [program.index[s] for s in starts]) & (trace != trace[0])
+    if held.any():
+        raise RuntimeError(f"{program.name}: a cell holds another cell's start symbol")
+    return hint_states(program, starts)[trace]
+
+
+def hint_loss(logits: torch.Tensor, before: torch.Tensor, after: torch.Tensor, mask=None):
+    """Cross-entropy of a filter's next-symbol logits (N, k, H, W) against a hint's
+    next states `after` (N, H, W), given its states `before`, over the cells in `mask`
+    (default: all): the mean over cells the hint changes plus the mean over cells it
+    keeps, so the rare changes (a wave's front) weigh as much as the many cells that
+    stay put."""
+    ce = F.cross_entropy(logits, after, reduction="none")
+    mask = torch.ones_like(after, dtype=torch.bool) if mask is None else mask
+    changed = after != before
+    parts = [ce[mask & changed], ce[mask & ~changed]]
+    return sum(p.mean() for p in parts if p.numel())

@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 
 from .. import guard
 from .config import AlgoConfig
-from .filter import DiscreteFilter, RecurrentFilter
+from .filter import DiscreteFilter, RecurrentFilter, hint_loss, hint_trace
 from .tasks import get_algo_task
 
 
@@ -130,13 +130,17 @@ class AlgorithmLearner(BaseEstimator):
         bar = tqdm(total=cfg.max_steps, desc=f"train {cfg.task}", disable=not self.progress)
         for step in range(1, cfg.max_steps + 1):
             x, y = draw()
-            n = int(rng.integers(0, budget))
-            k = int(rng.integers(1, budget - n + 1)) if task.stop_early else budget - n
-            with torch.no_grad():
-                state = net.run(x, n)
-            progressive = F.binary_cross_entropy_with_logits(net.out(net.run(x, k, state)), y)
-            full = F.binary_cross_entropy_with_logits(net(x, budget), y)
-            loss = cfg.alpha * progressive + (1 - cfg.alpha) * full
+            if cfg.hints:
+                loss = self._hint_loss(x, y, budget)
+            else:
+                n = int(rng.integers(0, budget))
+                k = int(rng.integers(1, budget - n + 1)) if task.stop_early else budget - n
+                with torch.no_grad():
+                    state = net.run(x, n)
+                progressive = net.out(net.run(x, k, state))
+                full = net(x, budget)
+                loss = cfg.alpha * F.binary_cross_entropy_with_logits(progressive, y)
+                loss = loss + (1 - cfg.alpha) * F.binary_cross_entropy_with_logits(full, y)
             opt.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -163,6 +167,19 @@ class AlgorithmLearner(BaseEstimator):
         self.train_seconds_ += time.perf_counter() - start
         if checkpoint:
             self.save(checkpoint)
+
+    def _hint_loss(self, x: torch.Tensor, y: torch.Tensor, budget: int) -> torch.Tensor:
+        """Hints, with teacher forcing: at every iteration every cell is asked for the
+        task's hint rule's next symbol given the rule's own grid (cross-entropy), and
+        the readout of the rule's final grid for the target. The filter never runs on
+        its own here; validation runs it."""
+        net, (program, starts) = self.net_, self.task_.hint()
+        trace = hint_trace(program, starts, self.task_.to_symbols(x), budget)
+        trace = torch.as_tensor(trace)
+        state = F.one_hot(trace, net.symbols).permute(0, 1, 4, 2, 3).float()
+        logits = net.logits(state[:-1].flatten(0, 1), net.recall(x).repeat(budget, 1, 1, 1))
+        readout = F.binary_cross_entropy_with_logits(net.out(state[-1]), y)
+        return hint_loss(logits, trace[:-1].flatten(0, 1), trace[1:].flatten(0, 1)) + readout
 
     def _record(self, step: int, seconds: float, loss: float, scores: list[float]) -> None:
         h = self.history_

@@ -55,6 +55,7 @@ from ..programs.learning import (
     gauss_reference,
     last_label_reference,
     majority_reference,
+    majority_wave,
 )
 from .config import MAX_SYMBOLS, MetaConfig
 from .extract import (
@@ -67,6 +68,7 @@ from .extract import (
     merge,
 )
 from .filter import DiscreteFilter
+from .filter import hint_trace as filter_hint_trace
 
 INPUTS = LAYOUT[:8]  # the layout symbols a learner starts from: '_' D0 D1 L0 L1 T0 T1 '?'
 ANSWER = INPUTS.index("?")
@@ -83,13 +85,16 @@ class Family:
     """A learner family: its reference A(S)(x), the layers t(m, d) it is granted, and
     whether its answer depends on the data bits. A family whose answer depends only on
     the labels trains with the data and test cells read-only (a prior we give SGD: its
-    rule may write only in the label column, the answer cell and the work space)."""
+    rule may write only in the label column, the answer cell and the work space).
+    `hint`: a hand-written cellular learner whose trace may supervise every cell
+    (MetaConfig.hints), or None."""
 
     name: str
     reference: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
     time: Callable[[int, int], int]
     description: str
     reads_data: bool = False
+    hint: Callable[[], LearnerProgram] | None = None
 
 
 FAMILIES = {
@@ -97,7 +102,13 @@ FAMILIES = {
     for f in (
         Family("last-label", last_label_reference, lambda m, d: 4, "label of the last example"),
         Family("first-label", first_label_reference, lambda m, d: m + 4, "label of the first"),
-        Family("majority", majority_reference, lambda m, d: 3 * m + 4, "majority, ties -> +1"),
+        Family(
+            "majority",
+            majority_reference,
+            lambda m, d: 3 * m + 4,
+            "majority, ties -> +1",
+            hint=majority_wave,
+        ),
         Family(
             "nearest-neighbour",
             nearest_neighbour_reference,
@@ -233,6 +244,16 @@ def schedule(codes: np.ndarray, frozen=(), work: int = 1) -> torch.Tensor:
     return torch.as_tensor(active)
 
 
+def hint_trace(family: Family, codes: np.ndarray, layers: int, frozen=()) -> np.ndarray:
+    """The family's hand-written rule run on laid-out problems (B, H, W) with the
+    frame's schedule, as run_filter runs the filter: (layers + 1, B, H, W) filter
+    states (filter.hint_states; the layout symbols are the start symbols)."""
+    program = family.hint().program
+    start = np.array([program.index[s] for s in INPUTS])
+    active = schedule(codes, frozen).numpy()
+    return filter_hint_trace(program, INPUTS, start[codes], layers, active)
+
+
 @dataclass
 class MetaHistory:
     step: list[int] = field(default_factory=list)
@@ -286,10 +307,31 @@ class MetaLearner(BaseEstimator):
         m, d = int(rng.integers(1, cfg.max_m + 1)), int(rng.integers(1, cfg.max_d + 1))
         X, y, x, answers = sample(self.family_, cfg.batch_size, m, d, rng)
         layers = layers_for(self.family_, m, d)
-        later = layers + int(rng.integers(1, layers + 1))
         target = torch.as_tensor(answers == 1, dtype=torch.float32)
-        logits = run_filter(self.net_, layout_codes(X, y, x), [layers, later], self.frozen_)
+        codes = layout_codes(X, y, x)
+        if cfg.hints:
+            return self._hint_loss(codes, layers, target)
+        later = layers + int(rng.integers(1, layers + 1))
+        logits = run_filter(self.net_, codes, [layers, later], self.frozen_)
         return sum(F.binary_cross_entropy_with_logits(z, target) for z in logits)
+
+    def _hint_loss(self, codes: np.ndarray, layers: int, target: torch.Tensor) -> torch.Tensor:
+        """Hints, with teacher forcing: at every layer < L every cell that may change is
+        asked for the hand-written rule's next symbol given the rule's own grid
+        (cross-entropy, the mean over those cells: the labels' fall is not rare, unlike
+        a maze's dead-end fronts, for which train-algo weighs changes and keeps equally,
+        filter.hint_loss), and the readout of the answer cell's symbol at layer L for the
+        answer. The filter never runs on its own here; validation runs it."""
+        net, (H, W) = self.net_, codes.shape[1:]
+        trace = torch.as_tensor(hint_trace(self.family_, codes, layers, self.frozen_))
+        x = F.one_hot(torch.as_tensor(codes), len(INPUTS)).permute(0, 3, 1, 2).float()
+        state = F.one_hot(trace, net.symbols).permute(0, 1, 4, 2, 3).float()
+        logits = net.logits(state[:-1].flatten(0, 1), net.recall(x).repeat(layers, 1, 1, 1))
+        ce = F.cross_entropy(logits, trace[1:].flatten(0, 1), reduction="none")
+        changes = schedule(codes, self.frozen_)[None] <= torch.arange(layers)[:, None, None, None]
+        m, d = H - 1, W - 2  # one work column
+        answer = net.out(state[-1])[:, 0, m, d]
+        return ce[changes.flatten(0, 1)].mean() + F.binary_cross_entropy_with_logits(answer, target)
 
     def _train(self, cfg: MetaConfig, rng, val, checkpoint) -> None:
         net = self.net_
@@ -436,9 +478,11 @@ def _neighbourhood_rows(learner: MetaLearner, problems: list, work: int = 1) -> 
 
 def read_rule(learner: MetaLearner, seed: int = 0, count: int = 64) -> MetaRule:
     """The rule of a meta-trained filter: its table on every neighbourhood met in runs on
-    `count` random problems of every size m <= 2 max_m, d <= max_d (plus every label
-    pattern for m <= 6), completed over the bits of frozen data cells (_every_bit); the
-    positive symbols of its readout are the answer."""
+    `count` random problems of every size m <= 2 max_m, d <= max_d, plus every label
+    pattern for m <= 6 (m <= 12, as many as verify's check (a), for a filter trained
+    with hints, whose states meet more neighbourhoods), completed
+    over the bits of frozen data cells (_every_bit); the positive symbols of its
+    readout are the answer."""
     check_is_fitted(learner, "net_")
     cfg, rng = learner.config_, np.random.default_rng(seed)
     problems = [
@@ -446,7 +490,8 @@ def read_rule(learner: MetaLearner, seed: int = 0, count: int = 64) -> MetaRule:
         for m in range(1, 2 * cfg.max_m + 1)
         for d in range(1, cfg.max_d + 1)
     ]
-    problems += [every_label_pattern(m, 1 + m % cfg.max_d, rng) for m in range(1, 7)]
+    patterns = 12 if cfg.hints else 6
+    problems += [every_label_pattern(m, 1 + m % cfg.max_d, rng) for m in range(1, patterns + 1)]
     rows = _every_bit(_neighbourhood_rows(learner, problems), learner.frozen_)
     inputs = np.eye(len(INPUTS), dtype=np.float32)
     nxt = _next_symbol(learner.net_, rows[:, :9], rows[:, 9:], inputs)

@@ -105,6 +105,12 @@ class AlgoTask:
         """Inputs -> (B, H, W) symbol indices of `program()` at iteration 0."""
         raise NotImplementedError
 
+    def hint(self) -> tuple[CellularProgram, list[str]] | None:
+        """An exact rule over program()'s first symbols (so to_symbols starts it) whose
+        trace may supervise a finite-state filter (AlgoConfig.hints), and the symbols
+        cells start in; None: no hint."""
+        return None
+
     def from_symbols(self, grid: np.ndarray) -> np.ndarray:
         """Symbol indices after the rule has run -> (B, 1, H, W) {0, 1} predictions."""
         raise NotImplementedError
@@ -319,19 +325,29 @@ class Maze(AlgoTask):
     def program(self) -> CellularProgram:
         if self.cycles:
             return self._lee()
-        # Dead-end filling: an open entry with at most one open neighbour fills ('x');
-        # start 'S' and end 'E' never fill. What stays open is the path.
-        opened, closed = [".", "S", "E"], ["#", "x"]
-        sides, rules = ["N", "W", "E", "S"], []
-        for k in range(-1, 4):  # no open side, or only side k open
-            rules.append(
-                Guard(
-                    {"C": "."} | {p: opened if i == k else closed for i, p in enumerate(sides)}, "x"
-                )
-            )
-        return CellularProgram(
-            ["#", ".", "S", "E", "x"], "#", rules, {s: 1.0 for s in opened}, name=self.name
-        )
+        return self._dead_end_filling(["#", "x"], name=self.name)
+
+    @staticmethod
+    def _dead_end_filling(closed: list[str], extra=(), name: str = "maze") -> CellularProgram:
+        """Dead-end filling: an open entry with at most one open neighbour fills ('x');
+        start 'S' and end 'E' never fill. What stays open is the path."""
+        opened, sides = [".", "S", "E"], ["N", "W", "E", "S"]
+        rules = [
+            Guard({"C": "."} | {p: opened if i == k else closed for i, p in enumerate(sides)}, "x")
+            for k in range(-1, 4)  # no open side, or only side k open
+        ]
+        readout = {s: 1.0 for s in opened}
+        return CellularProgram(["#", ".", "S", "E", "x"], "#", [*rules, *extra], readout, name=name)
+
+    def hint(self) -> tuple[CellularProgram, list[str]] | None:
+        """Perfect mazes: the walls fill ('x') at the first step, and dead-end filling
+        counts only 'x' as closed, so it starts one step later, once every wall is 'x':
+        the answer is then a function of the symbol alone (a DiscreteFilter's readout
+        sees only its state), 2 states on the cross, open and filled."""
+        if self.cycles:
+            return None
+        walls = Guard({"C": "#"}, "x")
+        return self._dead_end_filling(["x"], [walls], "maze hint"), [".", "S", "E", "#"]
 
     SIDES = {"N": "S", "W": "E", "E": "W", "S": "N"}  # each side and its opposite
 

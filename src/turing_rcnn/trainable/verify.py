@@ -26,7 +26,10 @@ with the task's reference:
     among the reachable-looking ones is reported rather than guessed away.
     For flood-fill rules that read only the cross (cell and 4 neighbours): four
     conditions on EVERY cross neighbourhood make every fixed point, of any size, mark
-    exactly the source's component (flood_fixed_points).
+    exactly the source's component (flood_fixed_points). For perfect-maze rules on
+    the cross: the rule steps as Maze.hint (walls filled, then dead-end filling) on
+    every neighbourhood a run can meet, so its runs are dead-end filling's on any size
+    (maze_dead_end_filling).
 The report's `exact` is true only when every check (a), (b), (c) passed;
 `proved_every_length` is (d) (for a 2-D rule: every size).
 """
@@ -195,14 +198,16 @@ def verify(rule: Rule, seed: int = 0, quick: bool = False, large=None, progress=
         if progress:
             progress(report["checks"][-1])
     report["exact"] = all(c["passed"] for c in report["checks"])
+    cross = {p for g in rule.program.guards for p in g.when} <= set(CROSS)
     if isinstance(task, (PrefixParity, Addition)):
         report["fixed_points"] = fixed_points_are_right(rule, task)
         report["proved_every_length"] = report["exact"] and report["fixed_points"]["passed"]
-    elif isinstance(task, FloodFill) and {p for g in rule.program.guards for p in g.when} <= set(
-        CROSS
-    ):
+    elif isinstance(task, FloodFill) and cross:
         report["fixed_points"] = flood_fixed_points(rule)
         report["proved_every_length"] = report["exact"] and report["fixed_points"]["passed"]
+    elif isinstance(task, Maze) and task.hint() and cross:
+        report["dead_end_filling"] = maze_dead_end_filling(rule)
+        report["proved_every_length"] = report["exact"] and report["dead_end_filling"]["passed"]
     report["seconds"] = round(time.perf_counter() - start, 1)
     return report
 
@@ -365,3 +370,60 @@ def _automaton(task: AlgoTask, q: int, bits) -> tuple[int, bool]:
         return after, bool(after)
     a, b = bits
     return int(a + b + q >= 2), bool((a + b + q) % 2)
+
+
+def maze_dead_end_filling(rule: Rule) -> dict:
+    """(d) for perfect-maze rules that read the cross: the rule's runs ARE those of
+    Maze.hint (every wall fills at the first layer, then dead-end filling), on a maze
+    of any size. Checked on every cross neighbourhood the hint's runs can meet, and
+    more: at layer 0 every cell holds its start state; from layer 1 on every wall is
+    filled, the start and end open, other cells open or filled; and always: one start
+    and one end at most, only walls touch the border (a maze's outer ring is wall), an
+    open cell has an open neighbour (the open cells are a connected set holding the
+    start and the end: dead-end filling only trims leaves that are neither), a filled
+    cell that is no wall has at most one open neighbour (it had when it filled, and no
+    cell opens again). Where the rule's next state is the hint's on all of them, by
+    induction over layers the two runs are the same. Dead-end filling leaves exactly
+    the path of a perfect maze: a cell off the path lies in a subtree hanging from it,
+    whose leaves (one open neighbour) fill until none is left; a path cell keeps its
+    two path neighbours open (the start and end keep one, and never fill). Each layer
+    before the fixed point fills a cell, so it comes within the budget: the answer is
+    right on every size."""
+    from .filter import hint_states
+
+    task = get_algo_task(rule.task)
+    hint, starts = task.hint()
+    program, border = rule.program, rule.program.index[rule.program.border]
+    x = torch.as_tensor(rule.inputs, dtype=torch.float32)[:, :, None, None]
+    start = task.to_symbols(x)[:, 0, 0]  # each input code's start symbol in the hint
+    wall, filled = hint.index["#"], hint.index["x"]
+
+    def cell(k: int, c: int) -> tuple[int, int] | None:  # (rule symbol, hint symbol)
+        name = rule.symbol(k, c)
+        return (program.index[name], filled if k else start[c]) if name in program.index else None
+
+    opened = [hint.index[s] for s in (".", "S", "E")]
+    rule_code = np.array(
+        [0 if n == program.border else int(n.split("i")[1]) for n in program.symbols]
+    )
+    first = [cell(0, c) for c in range(len(start))]
+    later = [cell(0, c) for c in range(len(start)) if start[c] != wall]
+    later += [cell(1, c) for c in range(len(start)) if start[c] in (wall, opened[0])]
+    hoods = []
+    for cells in (first, later):  # the start and the end never fill
+        cells = [p for p in cells if p is not None]
+        hoods += list(itertools.product(cells, *[cells + [(border, wall)]] * 4))
+    hoods = np.array(hoods, dtype=np.int64)  # (n, 5 positions, rule / hint)
+    once = [(hoods[:, :, 1] == hint.index[s]).sum(1) <= 1 for s in ("S", "E")]
+    isolated = np.isin(hoods[:, 0, 1], opened) & ~np.isin(hoods[:, 1:, 1], opened).any(1)
+    edge = (start[rule_code[hoods[:, 0, 0]]] != wall) & (hoods[:, 1:, 0] == border).any(1)
+    trimmed = (hoods[:, 0, 1] == filled) & (start[rule_code[hoods[:, 0, 0]]] != wall)
+    trimmed &= np.isin(hoods[:, 1:, 1], opened).sum(1) >= 2
+    hoods = hoods[once[0] & once[1] & ~isolated & ~edge & ~trimmed]
+    after = _cross_step(program, hoods[:, :, 0], border)
+    state = np.array(
+        [-1 if n == program.border else int(n[1:].split("i")[0]) for n in program.symbols]
+    )
+    want = hint_states(hint, starts)[_cross_step(hint, hoods[:, :, 1], wall)]
+    wrong = state[after] != want
+    return {"neighbourhoods": len(hoods), "wrong": int(wrong.sum()), "passed": not wrong.any()}
