@@ -207,14 +207,14 @@ def test_meta_train_command_verifies_a_shipped_learner(tmp_path, capsys):
 def test_majority_wave_is_exact_on_the_schedule():
     """The hand-written O(m) majority (the hint): hint_trace (CellularProgram.step_many,
     problems side by side) == CellularProgram.step run one problem at a time on the
-    frame's schedule; the answer at layer L == the majority on every label pattern to m = 10
-    and on random problems to m = 48, and the same at every layer to 2 L."""
+    frame's schedule; the answer at layer L == the majority on every label pattern to m = 8
+    and on random problems to m = 33, and the same at every layer to 2 L."""
     family, rng = get_family("majority"), np.random.default_rng(0)
     program = majority_wave().program
     states = hint_states(program, INPUTS)
     assert states.max() + 1 == META_HINTS["majority"]
-    problems = [every_label_pattern(m, 1 + m % 3, rng) for m in range(1, 11)]
-    problems += [sample(family, 30, m, 1 + m % 4, rng)[:3] for m in (16, 31, 48)]
+    problems = [every_label_pattern(m, 1 + m % 3, rng) for m in range(1, 9)]
+    problems += [sample(family, 20, m, 1 + m % 4, rng)[:3] for m in (16, 33)]
     for i, (X, y, x) in enumerate(problems):
         m, d = X.shape[1:]
         L = layers_for(family, m, d)

@@ -142,7 +142,7 @@ def test_shipped_rules_load_by_name_are_what_extract_reads_and_verify(name):
     xs = [model.task_.sample(50, s, rng)[0] for s in (size, model.task_.larger(size))]
     shipped = Rule.load(pretrained.resolve(name, "rule"))
     assert extract(model, xs).to_json() == shipped.to_json()
-    large = {"flood-fill": (3, 24), "maze-hints": (3, 59)}.get(name, (5, 300))
+    large = {"flood-fill": (3, 24), "maze-hints": (2, 21)}.get(name, (5, 300))
     report = verify(shipped, large=large)
     assert report["exact"] and report["task"] == name.removesuffix("-hints")
     assert name not in ("flood-fill", "maze-hints") or report["proved_every_length"]

@@ -207,6 +207,7 @@ def test_ray_local_cluster_gives_the_same_search():
     assert np.array_equal(a.errors, b.errors) and a.programs == b.programs
 
 
+@pytest.mark.slow  # 21 s: not in make test; .ci/run runs it after make test
 def test_killed_search_resumes_to_the_same_result(tmp_path):
     path = tmp_path / "search.jsonl"
     args = [
