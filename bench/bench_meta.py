@@ -74,7 +74,7 @@ def hint_agreement(rule: MetaRule) -> dict:
         symbol = program.symbols[index]
         if symbol == "#":
             return hint.border
-        k, c = (int(v) for v in symbol[1:].split("i"))
+        k, c = rule.rule.state_code(symbol)
         return INPUTS[c] if k == 0 else extra.get(k)
 
     out = {"entries": len(table.keys), "agree": 0, "disagree": 0, "other": 0}

@@ -52,6 +52,13 @@ class Rule:
     def symbol(self, state: int, code: int) -> str:
         return f"s{state}i{code}"
 
+    def state_code(self, name: str) -> tuple[int, int]:
+        """(state, input code) of a symbol name made by `symbol`; (-1, -1) for the border."""
+        if name == self.program.border:
+            return -1, -1
+        state, code = name[1:].split("i")
+        return int(state), int(code)
+
     def initial(self, x: torch.Tensor) -> np.ndarray:
         """Task inputs (B, C, H, W) -> (B, H, W) indices of the initial symbols."""
         codes = input_codes(x, self.inputs)

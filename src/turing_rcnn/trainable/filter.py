@@ -142,14 +142,12 @@ def hint_trace(program, starts: Collection[str], grid: np.ndarray, steps: int, a
     return hint_states(program, starts)[trace]
 
 
-def hint_loss(logits: torch.Tensor, before: torch.Tensor, after: torch.Tensor, mask=None):
+def hint_loss(logits: torch.Tensor, before: torch.Tensor, after: torch.Tensor):
     """Cross-entropy of a filter's next-symbol logits (N, k, H, W) against a hint's
-    next states `after` (N, H, W), given its states `before`, over the cells in `mask`
-    (default: all): the mean over cells the hint changes plus the mean over cells it
-    keeps, so the rare changes (a wave's front) weigh as much as the many cells that
-    stay put."""
+    next states `after` (N, H, W), given its states `before`: the mean over cells the
+    hint changes plus the mean over cells it keeps, so the rare changes (a wave's
+    front) weigh as much as the many cells that stay put."""
     ce = F.cross_entropy(logits, after, reduction="none")
-    mask = torch.ones_like(after, dtype=torch.bool) if mask is None else mask
     changed = after != before
-    parts = [ce[mask & changed], ce[mask & ~changed]]
+    parts = [ce[changed], ce[~changed]]
     return sum(p.mean() for p in parts if p.numel())

@@ -403,9 +403,7 @@ def maze_dead_end_filling(rule: Rule) -> dict:
         return (program.index[name], filled if k else start[c]) if name in program.index else None
 
     opened = [hint.index[s] for s in (".", "S", "E")]
-    rule_code = np.array(
-        [0 if n == program.border else int(n.split("i")[1]) for n in program.symbols]
-    )
+    state, rule_code = np.array([rule.state_code(n) for n in program.symbols]).T
     first = [cell(0, c) for c in range(len(start))]
     later = [cell(0, c) for c in range(len(start)) if start[c] != wall]
     later += [cell(1, c) for c in range(len(start)) if start[c] in (wall, opened[0])]
@@ -421,9 +419,6 @@ def maze_dead_end_filling(rule: Rule) -> dict:
     trimmed &= np.isin(hoods[:, 1:, 1], opened).sum(1) >= 2
     hoods = hoods[once[0] & once[1] & ~isolated & ~edge & ~trimmed]
     after = _cross_step(program, hoods[:, :, 0], border)
-    state = np.array(
-        [-1 if n == program.border else int(n[1:].split("i")[0]) for n in program.symbols]
-    )
     want = hint_states(hint, starts)[_cross_step(hint, hoods[:, :, 1], wall)]
     wrong = state[after] != want
     return {"neighbourhoods": len(hoods), "wrong": int(wrong.sum()), "passed": not wrong.any()}
