@@ -8,11 +8,13 @@ sizes (CPU, one thread).
    used (the longest dead end decides), seconds, and the dense cell updates the same
    run would have cost. Writes mazes.json. With --cycles P: mazes with a fraction P of
    inner walls knocked down and maze-cycles' exact rule (Lee's wave), scored as any
-   shortest path (BFS check). With --rule NAME: a rule read off a trained filter
-   (a shipped name or a rule.json, e.g. maze-hints) instead of the hand-written one.
+   shortest path (BFS check). With --rule NAME ...: rules read off trained filters (a
+   shipped name or a rule.json, e.g. maze-hints) beside or instead of the hand-written
+   one ('hand'), all run on the same mazes.
 
     python bench/bench_mazes.py [--sizes 59 201 801] [--count 20] [--cycles P --out NAME]
-    python bench/bench_mazes.py --rule maze-hints --sizes 59 --count 1000 --out mazes_hints
+    python bench/bench_mazes.py --rule hand maze-hints RULE.json --sizes 59 201 801 \
+        --count 1000 100 20 --out mazes_hints
 """
 
 from __future__ import annotations
@@ -31,53 +33,71 @@ from turing_rcnn.trainable.extract import Rule
 
 
 def exact_rule(
-    size: int, count: int, rng, device: str = "cpu", cycles: float = 0.0, rule: Rule | None = None
+    x: np.ndarray,
+    y: np.ndarray,
+    size: int,
+    device: str = "cpu",
+    cycles: float = 0.0,
+    rule: Rule | None = None,
 ) -> dict:
+    """One rule (the task's hand-written one, or `rule`) on the mazes x with paths y."""
     task = Maze(cycles=cycles)
-    start = time.perf_counter()
-    x, y = task.sample(count, size, rng)
-    generate = time.perf_counter() - start
     compiled = compile_program(rule.program if rule else task.program())
     net = compiled.network(layers=task.iterations(size)).to(device)
     grid = compiled.encode(rule.initial(x) if rule else task.to_symbols(x)).to(device)
     start = time.perf_counter()
-    used, step = 0, 64  # run in blocks until one more block changes nothing
+    used, settled = 0, False  # run in blocks of 64 until one more block changes nothing
     with torch.no_grad():
-        while used < task.iterations(size):
+        while not settled and used < task.iterations(size):
+            step = min(64, task.iterations(size) - used)
             after = net.run_body(grid, step, evaluation="changes")
-            if torch.equal(after, grid):
-                break
-            grid, used = after, used + step
+            settled = torch.equal(after, grid)
+            grid, used = after, used + (0 if settled else step)
     seconds = time.perf_counter() - start
     final = compiled.decode(grid[:, 0].cpu())
     answers = rule.answers(final) if rule else task.from_symbols(final)
     cells = int(np.prod(x.shape[2:]))
     return {
         "rule": rule.program.name if rule else "hand-written",
+        "compiled_parameters": compiled.parameter_count,
         "size": size,
         "cycles": cycles,
         "device": torch.cuda.get_device_name() if device != "cpu" else "cpu",
         "pixels": mazes.pixels(size),
-        "mazes": count,
+        "mazes": len(x),
+        "right": int(task.correct(x, y, answers).sum()),
         "accuracy": float(task.correct(x, y, answers).mean()),
+        "settled": settled,
         "iterations_to_fixed_point_at_most": used,
         "budget": task.iterations(size),
         "seconds": seconds,
-        "generate_seconds": generate,
-        "dense_cell_updates": cells * used * count,
+        "dense_cell_updates": cells * used * len(x),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[59, 201, 801])
-    parser.add_argument("--count", type=int, default=20)
+    parser.add_argument(
+        "--count", type=int, nargs="+", default=[20], help="mazes per size (one, or one per size)"
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--cycles", type=float, default=0.0, help="maze-cycles: Lee's wave")
-    parser.add_argument("--rule", help="a learned rule (shipped name or path) instead")
+    parser.add_argument(
+        "--rule",
+        nargs="+",
+        default=["hand"],
+        help="rules run on the same mazes: 'hand' (the task's own), a shipped name or a rule.json",
+    )
     parser.add_argument("--out", default="mazes", help="results name (.json)")
     args = parser.parse_args()
-    rule = Rule.load(pretrained.resolve(args.rule, "rule")) if args.rule else None
+    counts = args.count * len(args.sizes) if len(args.count) == 1 else args.count
+    if len(counts) != len(args.sizes):
+        parser.error(f"--count takes one number or one per size ({len(args.sizes)})")
+    rules = {
+        name: None if name == "hand" else Rule.load(pretrained.resolve(name, "rule"))
+        for name in args.rule
+    }
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)
     start = time.perf_counter()
@@ -88,10 +108,15 @@ def main() -> None:
     }
     print(out)
     out["exact_rule"] = []
-    for size in args.sizes:
-        out["exact_rule"].append(exact_rule(size, args.count, rng, args.device, args.cycles, rule))
-        print(out["exact_rule"][-1], flush=True)
-        write_json(f"{args.out}.json", out)
+    for size, count in zip(args.sizes, counts, strict=True):
+        start = time.perf_counter()
+        x, y = Maze(cycles=args.cycles).sample(count, size, rng)
+        generate = time.perf_counter() - start
+        for name, rule in rules.items():
+            row = {"name": name} | exact_rule(x, y, size, args.device, args.cycles, rule)
+            out["exact_rule"].append(row | {"generate_seconds": generate})
+            print(row, flush=True)
+            write_json(f"{args.out}.json", out)
 
 
 if __name__ == "__main__":

@@ -158,6 +158,11 @@ TRAIN = [
     ("neighbourhood moore", ["--neighbourhood", "moore"], "moore"),
     ("hints for parity", ["--symbols", "2", "--hints"], "hints exist only for maze"),
     ("hints, continuous", [*MAZE, "--hints"], "hints for maze need symbols >= 2"),
+    (
+        "hints, cycles, 2 symbols",
+        ["--task", "maze-cycles", "--train-size", "9", "--symbols", "2", "--hints"],
+        "hints for maze-cycles need symbols >= 17",
+    ),
     ("hidden 10^8", ["--hidden", str(10**8)], "--hidden must be <= 4096"),
     ("batch-size 0", ["--batch-size", "0"], "--batch-size must be >= 1"),
     ("val-size 1", ["--val-size", "1"], "--val-size must be >= 5"),

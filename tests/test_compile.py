@@ -36,9 +36,20 @@ def random_cellular(rng: np.random.Generator) -> CellularProgram:
     return CellularProgram(symbols, border, rules, readout={symbols[-1]: 1.0})
 
 
-@settings(max_examples=600)
+@settings(max_examples=300)
 @given(seed=st.integers(0, 2**32 - 1))
 def test_random_cellular_programs_match_reference(seed):
+    check_cellular(seed)
+
+
+@pytest.mark.slow
+@settings(max_examples=3000)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_random_cellular_programs_match_reference_sweep(seed):
+    check_cellular(seed)
+
+
+def check_cellular(seed: int) -> None:
     rng = np.random.default_rng(seed)
     program = random_cellular(rng)
     compiled = compile_program(program)
@@ -82,9 +93,20 @@ def random_tape(rng, machine: TuringMachine, two_d: bool) -> dict:
     return {(r, c): int(rng.integers(q)) for r in rows for c in range(-3, 4) if rng.random() < 0.5}
 
 
-@settings(max_examples=400)
+@settings(max_examples=200)
 @given(seed=st.integers(0, 2**32 - 1), two_d=st.booleans())
 def test_random_turing_machines_match_reference(seed, two_d):
+    check_machine(seed, two_d)
+
+
+@pytest.mark.slow
+@settings(max_examples=2000)
+@given(seed=st.integers(0, 2**32 - 1), two_d=st.booleans())
+def test_random_turing_machines_match_reference_sweep(seed, two_d):
+    check_machine(seed, two_d)
+
+
+def check_machine(seed: int, two_d: bool) -> None:
     rng = np.random.default_rng(seed)
     machine = random_machine(rng, two_d)
     tape = random_tape(rng, machine, two_d)

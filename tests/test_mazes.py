@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -176,16 +177,37 @@ def test_the_maze_hint_is_dead_end_filling_read_from_the_state_alone():
         assert trace.max() + 1 == ALGO_HINTS["maze"]
         assert np.array_equal(trace[-1], trace[-2])
         assert np.array_equal((trace[-1] == 0)[:, None], y.numpy() == 1)
-    assert get_algo_task("maze-cycles").hint() is None
 
 
-def test_hinted_training_runs_and_hint_options_are_checked():
+@pytest.mark.parametrize("cycles", [0.1, 0.3])
+def test_the_maze_cycles_hint_is_lees_wave_read_from_the_state_alone(cycles):
+    """Maze(cycles).hint (Lee's wave, the start stepping to 'Q'): 17 filter states, a
+    fixed point within the budget, its answer a valid shortest path (BFS check), and a
+    function of the final state alone (state 0 is never on the path)."""
+    from turing_rcnn.trainable.config import ALGO_HINTS
+    from turing_rcnn.trainable.filter import hint_trace
+
+    task, rng = Maze(cycles=cycles), np.random.default_rng(1)
+    program, starts = task.hint()
+    for size in (5, 9):
+        x, y = task.sample(30, size, rng)
+        steps = task.iterations(size)
+        trace, answer = hint_trace(program, starts, task.to_symbols(x), steps, answer=True)
+        assert trace.max() + 1 == ALGO_HINTS["maze-cycles"]
+        assert np.array_equal(trace[-1], trace[-2])
+        assert task.correct(x, y, answer[:, None]).all()
+        on_path = np.unique(trace[-1][answer == 1])
+        assert 0 not in on_path and not np.isin(trace[-1][answer == 0], on_path).any()
+
+
+@pytest.mark.parametrize("task, symbols", [("maze", 2), ("maze-cycles", 17)])
+def test_hinted_training_runs_and_hint_options_are_checked(task, symbols):
     from turing_rcnn import AlgorithmLearner
     from turing_rcnn.trainable import AlgoConfig
     from turing_rcnn.trainable.filter import DiscreteFilter
 
     cfg = AlgoConfig(
-        task="maze", train_size=5, symbols=2, neighbourhood="cross", hints=True,
+        task=task, train_size=5, symbols=symbols, neighbourhood="cross", hints=True,
         max_steps=3, eval_every=1, val_size=5, batch_size=8,
     )  # fmt: skip
     model = AlgorithmLearner(cfg, progress=False).fit()
@@ -193,5 +215,25 @@ def test_hinted_training_runs_and_hint_options_are_checked():
     assert all(np.isfinite(model.history_.loss))
     with pytest.raises(ValueError, match="hints exist only for maze"):
         AlgoConfig(task="prefix-parity", symbols=2, hints=True)
-    with pytest.raises(ValueError, match="need symbols >= 2"):
-        AlgoConfig(task="maze", hints=True)
+    with pytest.raises(ValueError, match=f"need symbols >= {symbols}"):
+        AlgoConfig(task=task, hints=True)
+
+
+@pytest.mark.parametrize("name, cycles", [("maze-hints", 0.0), ("maze-cycles-hints", 0.3)])
+def test_shipped_hinted_maze_filters_settle_and_solve(name, cycles):
+    """The shipped hinted filters (k = 2 dead-end filling; k = 17 Lee's wave, trained
+    on p = 0.1, here on p = 0.3) settle early on every maze and answer right (any
+    shortest path with cycles). Test-time halting for a DiscreteFilter compares
+    symbols (net.held): its float state carries the straight-through estimator's
+    rounding noise, which kept some settled runs "changing" to the budget."""
+    from turing_rcnn import AlgorithmLearner, pretrained
+
+    model = AlgorithmLearner.load(pretrained.resolve(name, "filter"), progress=False)
+    assert model.net_.parameter_count < 10**4 and model.config_.hints
+    task = Maze(cycles=cycles)
+    x, y = task.sample(30, 15, np.random.default_rng(2))
+    pred, used = model.run_until_settled(x)
+    assert used.max() < model.iterations_for(x)
+    assert np.array_equal(pred, model.predict(x)) and task.correct(x, y, pred).all()
+    state = model.net_.initial_state(x)
+    assert torch.equal(model.net_.held(state), torch.zeros(30, *x.shape[2:], dtype=torch.long))

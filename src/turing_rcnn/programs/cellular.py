@@ -186,7 +186,9 @@ class CellularProgram:
             mask = np.ones((h, w), dtype=bool)
             for (dr, dc), symbols in when.items():
                 view = padded[1 + dr : 1 + dr + h, 1 + dc : 1 + dc + w]
-                mask &= np.isin(view, [self.index[s] for s in symbols])
+                allowed = np.zeros(len(self.symbols), dtype=bool)
+                allowed[[self.index[s] for s in symbols]] = True
+                mask &= allowed[view]
             return mask
 
         new = grid.copy()

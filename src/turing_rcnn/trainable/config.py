@@ -10,7 +10,7 @@ TASK_NAMES = ("addition", "flood-fill", "maze", "maze-cycles", "prefix-parity") 
 # Tasks and learner families with a hand-written rule whose trace can supervise every
 # cell of a finite-state filter (tasks.AlgoTask.hint, meta.Family.hint), and the
 # symbols k its states need (tests hold these to the rules).
-ALGO_HINTS = {"maze": 2}
+ALGO_HINTS = {"maze": 2, "maze-cycles": 17}
 META_HINTS = {"majority": 6}
 
 

@@ -65,6 +65,11 @@ class RecurrentFilter(nn.Module):
         """The input's contribution to the hidden layer (the same at every iteration)."""
         return self._conv(x, self.input_conv)
 
+    def held(self, state: torch.Tensor) -> torch.Tensor:
+        """What a run has settled on when it stops changing (test-time halting): the
+        state itself here."""
+        return state
+
     def step(self, state: torch.Tensor, recalled: torch.Tensor) -> torch.Tensor:
         hidden = F.relu(self._conv(state, self.state_conv) + recalled)
         return torch.tanh(self.mix(hidden))
@@ -106,6 +111,12 @@ class DiscreteFilter(RecurrentFilter):
         """The k logits of the next symbol at every cell."""
         return self.mix(F.relu(self._conv(state, self.state_conv) + recalled))
 
+    def held(self, state: torch.Tensor) -> torch.Tensor:
+        """The symbol each cell holds: a run has settled when these stop changing (the
+        float state carries rounding noise of hard + soft - soft, far below any argmax
+        margin, which could keep a settled run "changing" in its last bits)."""
+        return state.argmax(1)
+
     def step(self, state: torch.Tensor, recalled: torch.Tensor) -> torch.Tensor:
         logits = self.logits(state, recalled)
         soft = torch.softmax(logits, dim=1)
@@ -125,21 +136,31 @@ def hint_states(program, starts: Collection[str]) -> np.ndarray:
     )
 
 
-def hint_trace(program, starts: Collection[str], grid: np.ndarray, steps: int, active=None):
+def hint_trace(
+    program, starts: Collection[str], grid: np.ndarray, steps: int, active=None, answer=False
+):
     """A hint program run `steps` steps from grids (B, H, W) of its symbol indices (a
     cell changes only from layer `active` on, if given) -> (steps + 1, B, H, W) filter
-    states (hint_states). A cell holding another cell's start symbol would make state 0
-    ambiguous: an error (a bug in the hint)."""
+    states (hint_states); with `answer`, also the program's readout of its last grid
+    (B, H, W) float32, the target its trace leads to. A cell holding another cell's
+    start symbol would make state 0 ambiguous: an error (a bug in the hint)."""
     trace = [grid]
     for layer in range(steps):
         new = program.step_many(grid)
+        if active is None and np.array_equal(new, grid):  # a fixed point: it stays
+            trace += [grid] * (steps - layer)
+            break
         grid = new if active is None else np.where(active <= layer, new, grid)
         trace.append(grid)
     trace = np.array(trace)
     held = np.isin(trace, [program.index[s] for s in starts]) & (trace != trace[0])
     if held.any():
         raise RuntimeError(f"{program.name}: a cell holds another cell's start symbol")
-    return hint_states(program, starts)[trace]
+    states = hint_states(program, starts)[trace]
+    if not answer:
+        return states
+    readout = np.array([program.readout.get(s, 0.0) for s in program.symbols], np.float32)
+    return states, readout[grid]
 
 
 def hint_loss(logits: torch.Tensor, before: torch.Tensor, after: torch.Tensor):

@@ -131,7 +131,7 @@ class AlgorithmLearner(BaseEstimator):
         for step in range(1, cfg.max_steps + 1):
             x, y = draw()
             if cfg.hints:
-                loss = self._hint_loss(x, y, budget)
+                loss = self._hint_loss(x, budget)
             else:
                 n = int(rng.integers(0, budget))
                 k = int(rng.integers(1, budget - n + 1)) if task.stop_early else budget - n
@@ -168,17 +168,19 @@ class AlgorithmLearner(BaseEstimator):
         if checkpoint:
             self.save(checkpoint)
 
-    def _hint_loss(self, x: torch.Tensor, y: torch.Tensor, budget: int) -> torch.Tensor:
+    def _hint_loss(self, x: torch.Tensor, budget: int) -> torch.Tensor:
         """Hints, with teacher forcing: at every iteration every cell is asked for the
         task's hint rule's next symbol given the rule's own grid (cross-entropy), and
-        the readout of the rule's final grid for the target. The filter never runs on
-        its own here; validation runs it."""
+        the readout of the rule's final grid for the rule's answer (the target on
+        perfect mazes; on mazes with cycles one of the shortest paths, maybe not y's).
+        The filter never runs on its own here; validation runs it."""
         net, (program, starts) = self.net_, self.task_.hint()
-        trace = hint_trace(program, starts, self.task_.to_symbols(x), budget)
+        trace, answer = hint_trace(program, starts, self.task_.to_symbols(x), budget, answer=True)
         trace = torch.as_tensor(trace)
         state = F.one_hot(trace, net.symbols).permute(0, 1, 4, 2, 3).float()
         logits = net.logits(state[:-1].flatten(0, 1), net.recall(x).repeat(budget, 1, 1, 1))
-        readout = F.binary_cross_entropy_with_logits(net.out(state[-1]), y)
+        target = torch.as_tensor(answer)[:, None]
+        readout = F.binary_cross_entropy_with_logits(net.out(state[-1]), target)
         return hint_loss(logits, trace[:-1].flatten(0, 1), trace[1:].flatten(0, 1)) + readout
 
     def _record(self, step: int, seconds: float, loss: float, scores: list[float]) -> None:
@@ -217,7 +219,8 @@ class AlgorithmLearner(BaseEstimator):
         self, X, max_iterations: int | None = None, batch_size: int = 64
     ) -> tuple[np.ndarray, np.ndarray]:
         """Test-time halting: iterate each input until its state is a fixed point (no
-        cell changes, bit for bit; from then on nothing would change) or the budget
+        cell changes, bit for bit, or for a finite-state filter no cell changes its
+        symbol; from then on nothing would change) or the budget
         (default: the task's for this size). Returns the {0, 1} predictions (B, 1, H, W)
         and the iterations each input ran (a settled input stops early)."""
         check_is_fitted(self)
@@ -241,7 +244,7 @@ class AlgorithmLearner(BaseEstimator):
             active = torch.arange(len(x), device=device)
             for t in range(1, max_iterations + 1):
                 new = net.step(state[active], recalled[active])
-                still = (new != state[active]).flatten(1).any(1)
+                still = (net.held(new) != net.held(state[active])).flatten(1).any(1)
                 state[active] = new
                 ran[active[~still]] = t
                 active = active[still]

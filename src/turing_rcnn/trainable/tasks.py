@@ -343,28 +343,33 @@ class Maze(AlgoTask):
         """Perfect mazes: the walls fill ('x') at the first step, and dead-end filling
         counts only 'x' as closed, so it starts one step later, once every wall is 'x':
         the answer is then a function of the symbol alone (a DiscreteFilter's readout
-        sees only its state), 2 states on the cross, open and filled."""
+        sees only its state), 2 states on the cross, open and filled. With cycles: Lee's
+        wave where the start first becomes 'Q' (distance 0 and on the path), so again
+        the state alone says the answer: 17 states on the cross."""
+        starts = [".", "S", "E", "#"]
         if self.cycles:
-            return None
+            return self._lee(hint=True), starts
         walls = Guard({"C": "#"}, "x")
-        return self._dead_end_filling(["x"], [walls], "maze hint"), [".", "S", "E", "#"]
+        return self._dead_end_filling(["x"], [walls], "maze hint"), starts
 
     SIDES = {"N": "S", "W": "E", "E": "W", "S": "N"}  # each side and its opposite
 
-    def _lee(self) -> CellularProgram:
+    def _lee(self, hint: bool = False) -> CellularProgram:
         """Lee's wave, finite-state: a breadth-first wave from the start 'S' labels each
         open entry with its distance mod 3 ('L0'..'L2'; 'S' is 0: neighbours of a cell
         first reached all hold the same label, one less). The end, once reached, and
         then each labelled entry a path entry points at, become path entries 'P<j><d>'
         pointing to their first neighbour (N, W, E, S order) labelled one less: a trace
         back along strictly decreasing distance, so a shortest path (dead-end filling
-        keeps whole cycles). Answers: the path entries and the start."""
+        keeps whole cycles). Answers: the path entries and the start. hint: the start
+        steps to 'Q' at the first layer (Maze.hint)."""
         sides, opposite = list(self.SIDES), self.SIDES
         path = [f"P{j}{d}" for j in range(3) for d in sides]
-        symbols = ["#", ".", "S", "E", "L0", "L1", "L2", *path]
+        start = ["S", "Q"] if hint else ["S"]
+        symbols = ["#", ".", "S", "E", "L0", "L1", "L2", *path, *start[1:]]
 
         def label(j: int) -> list[str]:
-            return [f"L{j}"] + [f"P{j}{d}" for d in sides] + ["S"] * (j == 0)
+            return [f"L{j}"] + [f"P{j}{d}" for d in sides] + start * (j == 0)
 
         def pointing(side: str) -> list[str]:  # path entries there that point back here
             return [f"P{k}{opposite[side]}" for k in range(3)]
@@ -390,8 +395,10 @@ class Maze(AlgoTask):
                         when[r] = without(label((j - 1) % 3), when.get(r, symbols))
                     if all(when.values()):
                         rules.append(Guard(when, f"P{j}{q}"))
-        readout = {s: 1.0 for s in ["S", *path]}
-        return CellularProgram(symbols, "#", rules, readout, name=self.name)
+        if hint:
+            rules.append(Guard({"C": "S"}, "Q"))
+        readout = {s: 1.0 for s in [*start, *path]}
+        return CellularProgram(symbols, "#", rules, readout, name=self.name + " hint" * hint)
 
     def to_symbols(self, x: torch.Tensor) -> np.ndarray:
         r, g, b = (x[:, i].numpy() > 0.5 for i in range(3))

@@ -205,7 +205,7 @@ def verify(rule: Rule, seed: int = 0, quick: bool = False, large=None, progress=
     elif isinstance(task, FloodFill) and cross:
         report["fixed_points"] = flood_fixed_points(rule)
         report["proved_every_length"] = report["exact"] and report["fixed_points"]["passed"]
-    elif isinstance(task, Maze) and task.hint() and cross:
+    elif isinstance(task, Maze) and not task.cycles and cross:
         report["dead_end_filling"] = maze_dead_end_filling(rule)
         report["proved_every_length"] = report["exact"] and report["dead_end_filling"]["passed"]
     report["seconds"] = round(time.perf_counter() - start, 1)
