@@ -234,6 +234,9 @@ def test_program_errors_are_clear():
         TuringMachine.parse("1RB1LB_1LA1RZ").run("17")
     with pytest.raises(ValueError, match="unknown symbol"):
         CellularProgram(["a", "b"], "a").encode([["a", "c"]])
+    for bad in (-1, 2):  # not an index of the 2-symbol alphabet
+        with pytest.raises(ValueError, match=r"alphabet indices 0\.\.1"):
+            CellularProgram(["a", "b"], "a", [Guard({"C": "a"}, "b")]).step(np.array([[0, bad]]))
 
 
 def test_too_large_for_float32_is_rejected():

@@ -179,6 +179,11 @@ class CellularProgram:
         grid = np.asarray(grid)
         if grid.ndim != 2:
             raise ValueError(f"a grid must be 2-D, got shape {grid.shape}")
+        if grid.size and (grid.min() < 0 or grid.max() >= len(self.symbols)):
+            raise ValueError(
+                f"grid values must be alphabet indices 0..{len(self.symbols) - 1}, "
+                f"got {grid.min()}..{grid.max()}"
+            )
         h, w = grid.shape
         padded = np.pad(grid, 1, constant_values=self.index[self.border])
 
