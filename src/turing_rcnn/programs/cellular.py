@@ -228,10 +228,13 @@ class CellularProgram:
             grid = self.step(grid)
         return grid
 
+    def readout_values(self) -> np.ndarray:
+        """Each symbol's readout, by alphabet index (0 for symbols without one)."""
+        return np.array([self.readout.get(s, 0.0) for s in self.symbols])
+
     def read(self, grid: np.ndarray) -> float:
         """The readout summed over a grid of indices (what the compiled head computes)."""
-        values = np.array([self.readout.get(s, 0.0) for s in self.symbols])
-        return float(values[np.asarray(grid)].sum())
+        return float(self.readout_values()[np.asarray(grid)].sum())
 
 
 def _show(rule: Guard | Shift) -> str:

@@ -67,8 +67,7 @@ class Rule:
 
     def answers(self, grid: np.ndarray) -> np.ndarray:
         """Symbol indices -> {0, 1} predictions (B, 1, H, W)."""
-        values = np.array([self.program.readout.get(s, 0.0) for s in self.program.symbols])
-        return (values[grid] > 0).astype(np.float32)[:, None]
+        return (self.program.readout_values()[grid] > 0).astype(np.float32)[:, None]
 
     def to_json(self) -> dict:
         guards = [

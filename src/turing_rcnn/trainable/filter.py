@@ -159,8 +159,7 @@ def hint_trace(
     states = hint_states(program, starts)[trace]
     if not answer:
         return states
-    readout = np.array([program.readout.get(s, 0.0) for s in program.symbols], np.float32)
-    return states, readout[grid]
+    return states, program.readout_values()[grid].astype(np.float32)
 
 
 def hint_loss(logits: torch.Tensor, before: torch.Tensor, after: torch.Tensor):
