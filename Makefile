@@ -50,7 +50,11 @@ bench-all: $(VENV)/.installed
 	$(BIN)/python bench/bench_meta.py
 	$(BIN)/python bench/bench_meta.py --families nearest-neighbour gauss --out meta_hard
 	$(BIN)/python bench/bench_meta.py --baselines
-	$(BIN)/python bench/bench_mazes.py
+	$(BIN)/python bench/bench_mazes.py --rule hand maze-hints bench/results/rules/maze-2-k2-cross.json \
+		bench/results/rules/maze-1-k2-cross-30min.json --sizes 59 201 801 1025 \
+		--count 1000 100 20 20 --out mazes_hints
+	$(BIN)/python bench/bench_mazes.py --sizes 59 201 801 --count 1000 100 20 --cycles 0.1 --out mazes_cycles10
+	$(BIN)/python bench/bench_mazes.py --sizes 59 201 801 --count 1000 100 20 --cycles 0.3 --out mazes_cycles30
 
 bench-refresh:
 	BENCH_REFRESH=1 $(MAKE) bench-all

@@ -523,7 +523,7 @@ def test_broken_pipe_is_quiet():
     assert "Traceback" not in done.stderr and "Exception" not in done.stderr, done.stderr
 
 
-def test_run_layers_refuses_a_negative_count():
+def test_run_layers_and_settle_refuse_bad_grids():
     from turing_rcnn.model import run_layers
     from turing_rcnn.programs import TuringMachine
 
@@ -531,3 +531,9 @@ def test_run_layers_refuses_a_negative_count():
     grid = compiled.encode(np.zeros((1, 4), dtype=np.int64))
     with pytest.raises(ValueError, match="layers must be >= 0"):
         run_layers(compiled.network(layers=1), grid, -5)
+    with pytest.raises(ValueError, match=r"\(batch, candidates = 1, rows, cols\) grid"):
+        run_layers(compiled.network(layers=1), grid[0], 3)  # (1, 1, 4): not 4-D
+    with pytest.raises(ValueError, match=r"\(batch, rows, cols\) grids"):
+        compiled.settle(np.zeros((1, 4), dtype=np.int64), 3)
+    empty, moved = compiled.settle(np.zeros((0, 2, 4), dtype=np.int64), 3)
+    assert empty.shape == (0, 2, 4) and moved == 0

@@ -176,4 +176,39 @@ def test_run_layers_stops_only_at_a_fixed_point(seed):
     net = compiled.network(layers=max(layers, 1))
     x = compiled.encode(grids)
     dense = net.run_body(x, layers, evaluation="dense")
-    assert torch.equal(run_layers(net, x, layers, block=block), dense)
+    out, moved = run_layers(net, x, layers, block=block)
+    assert torch.equal(out, dense)
+    if moved < layers:  # the grid after `moved` layers is already the fixed point
+        assert torch.equal(net.run_body(x, moved, evaluation="dense"), dense)
+        assert torch.equal(net.run_body(dense, 1, evaluation="dense"), dense)
+
+
+@settings(max_examples=50, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_settle_runs_each_grid_as_alone(seed):
+    """CompiledProgram.settle stacks the grids into one with border rows between them:
+    each grid's cells == its own dense run, and the layers it reports as changing are
+    all there was: the dense grid after them is the final one and a fixed point."""
+    rng = np.random.default_rng(seed)
+    program = random_cellular(rng)
+    while seed % 2 and not program.keeps_border():  # half the cases: stacked in one grid
+        program = random_cellular(rng)
+    compiled = compile_program(program)
+    grids = _batch(rng, len(program.symbols), rng.integers(1, 7, size=2))
+    budget = int(rng.integers(0, 30))
+    if program.keeps_border() and not program.shifts:  # a border cell stays the border
+        border = grids == program.index[program.border]
+        assert (program.step_many(grids)[border] == program.index[program.border]).all()
+    try:
+        [compiled.run(grid, budget) for grid in grids]
+    except ValueError:  # a Shift left the alphabet: settle says so too
+        with pytest.raises(ValueError, match="not a code|distinct cell values"):
+            compiled.settle(grids, budget)
+        return
+    final, moved = compiled.settle(grids, budget)
+    assert 0 <= moved <= budget
+    for grid, out in zip(grids, final, strict=True):
+        assert np.array_equal(out, compiled.run(grid, budget))
+        if moved < budget:
+            assert np.array_equal(compiled.run(grid, moved), out)
+            assert np.array_equal(compiled.run(out, 1), out)

@@ -267,3 +267,40 @@ def test_verify_proves_a_cross_flood_rule_for_every_size_and_catches_a_corrupted
     blob["guards"].append({"when": {"C": [free]} | alone, "then": rule.symbol(1, 1)})
     unseen = verify(Rule.from_json(blob), large=(3, 24))
     assert unseen["exact"] and not unseen["proved_every_length"]
+
+
+def test_the_maze_argument_covers_every_neighbourhood_a_run_meets():
+    """maze_dead_end_filling checks a set of neighbourhoods described by invariants
+    (one start and one end, never side by side, only walls on the border, ...): every
+    cross neighbourhood of the rule's symbols that dead-end filling's runs meet, at any
+    layer, on random perfect mazes of several sizes, is in that set."""
+    from turing_rcnn import pretrained
+    from turing_rcnn.trainable import Maze
+    from turing_rcnn.trainable.verify import CROSS, maze_neighbourhoods
+
+    rule = Rule.load(pretrained.resolve("maze-hints", "rule"))
+    checked = {tuple(h) for h in maze_neighbourhoods(rule)[:, :, 0].tolist()}
+    task, border = Maze(), rule.program.index[rule.program.border]
+    hint, _ = task.hint()
+    rng = np.random.default_rng(7)
+    met = 0
+    for size in (3, 5, 9, 15):
+        x, _ = task.sample(40, size, rng)
+        codes = np.vectorize(lambda u: rule.state_code(rule.program.symbols[u])[1])(rule.initial(x))
+        grid = task.to_symbols(x)
+        for _ in range(task.iterations(size) + 1):
+            filled = (grid == hint.index["x"]).astype(int)
+            names = np.vectorize(lambda k, c: rule.program.index[rule.symbol(k, c)])(filled, codes)
+            padded = np.pad(names, ((0, 0), (1, 1), (1, 1)), constant_values=border)
+            H, W = names.shape[1:]
+            hoods = np.stack(
+                [padded[:, 1 + r : 1 + r + H, 1 + c : 1 + c + W] for r, c in CROSS], -1
+            ).reshape(-1, 5)
+            seen = {tuple(h) for h in hoods.tolist()}
+            assert seen <= checked, sorted(seen - checked)[:3]
+            met = max(met, len(seen))
+            after = hint.step_many(grid)
+            if np.array_equal(after, grid):
+                break
+            grid = after
+    assert met > 20

@@ -169,6 +169,15 @@ class Grid:
         self.inside = inside.flatten()
         self.offsets = torch.tensor([r * (cols + 2) + c for r, c in _OFFSETS], device=codes.device)
         self.size = size
+        self.changed = torch.nonzero(self.inside).flatten()  # at the last layer (layer 0: all)
+        self.moved = 0  # layers run so far that changed some cell
+        self._near: torch.Tensor | None = None  # near_varied(), kept while uniformity holds
+
+    @property
+    def quiet(self) -> bool:
+        """The last layer changed no cell: the grid is a fixed point (every later layer
+        sees the same patches, so gives the same values)."""
+        return len(self.changed) == 0
 
     @classmethod
     def of(cls, grid: torch.Tensor, table: ValueTable, padding: float) -> Grid:
@@ -228,17 +237,19 @@ def keys_of(codes: torch.Tensor) -> torch.Tensor:
 
 def run(memo: Memo, grid: Grid, layers: int, log: list | None = None) -> None:
     """Advance `grid` by `layers` layers in place, counting the cell evaluations in
-    memo.lookups (one per cell with a uniform patch, one per input otherwise). `log`:
-    if a list, gets (changed cells, their old indices) per layer (one input only)."""
-    changed = torch.nonzero(grid.inside).flatten()  # layer 0: everything is new
-    near = grid.near_varied()  # recomputed only when a cell's uniformity changes
-    for _ in range(layers):
-        if len(changed) == 0:
+    memo.lookups (one per cell with a uniform patch, one per input otherwise). A grid
+    carries the cells its last layer changed, so successive calls continue one run;
+    once a layer changes nothing the rest are skipped. `log`: if a list, gets (changed
+    cells, their old indices) per layer (one input only), None for each layer skipped."""
+    if grid._near is None:
+        grid._near = grid.near_varied()  # recomputed only when a cell's uniformity changes
+    for done in range(layers):
+        if grid.quiet:
             if log is not None:
-                log.append(None)
-            continue
-        active = grid.dilate(changed)
-        varied = near[active]
+                log.extend([None] * (layers - done))
+            return
+        active = grid.dilate(grid.changed)
+        varied = grid._near[active]
         a_uni, a_var = active[~varied], active[varied]
         out_u = memo.outputs(keys_of(grid.uni[grid.neighbours(a_uni)]))  # uint8 indices
         out_v = None
@@ -261,8 +272,10 @@ def run(memo: Memo, grid: Grid, layers: int, log: list | None = None) -> None:
             grid.uni[a_var] = out_v[0]
             if not torch.equal(grid.uniform[a_var], same):
                 grid.uniform[a_var] = same
-                near = grid.near_varied()
+                grid._near = grid.near_varied()
             changed = torch.cat([changed, a_var[moved_v]])
+        grid.changed = changed
+        grid.moved += bool(len(changed))
 
 
 def backward(memo: Memo, grid: Grid, log: list, grad: torch.Tensor) -> torch.Tensor:

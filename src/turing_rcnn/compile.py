@@ -46,7 +46,7 @@ from fractions import Fraction
 import numpy as np
 import torch
 
-from .model import RCNN, RCNNConfig, SharedWeights
+from .model import RCNN, RCNNConfig, SharedWeights, run_layers
 from .programs.cellular import CENTRE, CellularProgram, Guard, Position
 
 MANTISSA_BITS = {  # significand bits, the implicit leading one included
@@ -178,6 +178,43 @@ class CompiledProgram:
         out = net.run_body(self.encode(grid, dtype), layers=layers)
         indices = self.decode(out[:, 0])
         return indices[0] if np.asarray(grid).ndim == 2 else indices
+
+    def settle(
+        self,
+        grid: np.ndarray,
+        budget: int,
+        dtype: torch.dtype = torch.float32,
+        progress: bool = False,
+        device: str = "cpu",
+    ) -> tuple[np.ndarray, int]:
+        """Run the program on (B, H, W) grids of alphabet indices until a fixed point, at
+        most `budget` layers, in the RCNN with the change-driven evaluation (model.run_layers).
+        Returns the final indices and the layers that changed some cell: fewer than
+        `budget` means the grids reached a fixed point there.
+
+        When no rule changes a border cell (program.keeps_border), the B grids run as
+        the blocks of ONE grid, a row of border cells between neighbours: each sees the
+        border around it exactly as alone (the patch net reads one cell each way), and
+        a layer then costs the cells that change in any of them, not B times the cells
+        near a change in one. Otherwise they run as a batch."""
+        grid = np.asarray(grid)
+        if grid.ndim != 3:
+            raise ValueError(f"settle expects (batch, rows, cols) grids, got shape {grid.shape}")
+        B, H, W = grid.shape
+        if B == 0:
+            return grid.copy(), 0
+        net = self.network(layers=max(budget, 1), dtype=dtype).to(device)
+        if not self.program.keeps_border():
+            x = self.encode(grid, dtype).to(device)
+            out, moved = run_layers(net, x, budget, progress=progress)
+            return self.decode(out[:, 0]), moved
+        stacked = np.full((B, H + 1, W), self.program.index[self.program.border])
+        stacked[:, :H] = grid
+        stacked = stacked.reshape(B * (H + 1), W)[:-1]
+        x = self.encode(stacked, dtype).to(device)
+        out, moved = run_layers(net, x, budget, progress=progress)
+        final = np.pad(self.decode(out[0, 0]), ((0, 1), (0, 0)))
+        return final.reshape(B, H + 1, W)[:, :H], moved
 
 
 def compile_program(

@@ -188,11 +188,7 @@ class RCNN(nn.Module):
         distinct patch through the patch net once; == on compiled programs; gives
         gradients to the grid, not to the filter, one input per pass). check: with
         'changes', recompute this many random layers densely and compare with ==."""
-        if grid.dim() != 4 or grid.shape[1] != self.config.candidates:
-            raise ValueError(
-                f"run_body expects a (batch, candidates = {self.config.candidates}, rows, "
-                f"cols) grid, got {tuple(grid.shape)}"
-            )
+        self.check_grid(grid)
         layers = self.config.layers if layers is None else layers
         if layers < 0:
             raise ValueError(f"layers must be >= 0, got {layers}")
@@ -216,6 +212,14 @@ class RCNN(nn.Module):
                 done += n
             return grid
         return self._steps(grid, layers)
+
+    def check_grid(self, grid: torch.Tensor) -> None:
+        """A ValueError unless grid is (batch, candidates, rows, cols)."""
+        if grid.dim() != 4 or grid.shape[1] != self.config.candidates:
+            raise ValueError(
+                f"run_body expects a (batch, candidates = {self.config.candidates}, rows, "
+                f"cols) grid, got {tuple(grid.shape)}"
+            )
 
     def _steps(self, grid: torch.Tensor, n: int) -> torch.Tensor:
         for _ in range(n):
@@ -399,29 +403,34 @@ def augment(x: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def run_layers(
     net: RCNN, grid: torch.Tensor, layers: int, progress: bool = False, block: int = 256
-) -> torch.Tensor:
-    """run_body with the change-driven evaluation, `block` layers at a time, with a
-    progress bar on stderr when asked (long runs: a Turing machine, a rule on 10^4 bits).
-    A block that ends where it began, at a grid one more layer leaves as it is, is a
-    fixed point: the layers left would each give that grid again, so they are not run."""
+) -> tuple[torch.Tensor, int]:
+    """run_body with the change-driven evaluation, in blocks of `block` layers (with a
+    progress bar on stderr when asked: a Turing machine, a rule on 10^4 bits, a maze of
+    size 801). One change-driven run goes on across the blocks, so a block costs the
+    cells that change in it. Returns the grid after `layers` layers and how many layers
+    changed some cell: fewer than `layers` means the next one changed nothing, so the
+    grid was a fixed point there and the layers left were not run (each would give
+    that grid again)."""
     from tqdm.auto import tqdm
 
+    net.check_grid(grid)
     if layers < 0 or block < 1:
         raise ValueError(f"layers must be >= 0 and block >= 1, got {layers} and {block}")
     bar = tqdm(total=layers, desc="layers", unit="layer", disable=not progress, leave=False)
-    left = layers
-    while left:
-        n = min(block, left)
-        after = net.run_body(grid, n, evaluation="changes")
-        left -= n
-        bar.update(n)
-        if (
-            left
-            and torch.equal(after, grid)
-            and torch.equal(net.run_body(grid, 1, evaluation="changes"), grid)
-        ):
-            bar.update(left)  # a fixed point: every later layer gives this grid again
-            left = 0
-        grid = after
+    parts, moved = [], 0
+    for g in range(grid.shape[1]):
+        memo = net.memo(g)
+        state = changes.Grid.of(grid[:, g], memo.table, net.config.padding)
+        left = layers
+        while left and not state.quiet:
+            n = min(block, left)
+            net.advance(g, state, n, check=0)
+            left -= n
+            bar.update(n if g == 0 else 0)
+        if g == 0:
+            bar.update(left)
+        moved = max(moved, state.moved)
+        values = memo.table.values[state.dense()]
+        parts.append(values.view(-1, state.rows + 2, state.cols + 2)[:, 1:-1, 1:-1])
     bar.close()
-    return grid
+    return torch.stack(parts, dim=1), moved

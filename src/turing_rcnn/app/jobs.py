@@ -89,7 +89,7 @@ def run_machine(config: RunTMConfig, progress: bool = False) -> dict:
     start = time.perf_counter()
     net = compiled.network(layers=max(layers, 1), dtype=dtype)
     initial = compiled.encode(machine.encode(machine.run(config.tape, steps=0), box), dtype)
-    out = run_layers(net, initial, layers, progress=progress and layers >= 10**4, block=10**4)
+    out, _ = run_layers(net, initial, layers, progress=progress and layers >= 10**4, block=10**4)
     with torch.no_grad():
         ones = net.readout(out).item()
     seconds = time.perf_counter() - start

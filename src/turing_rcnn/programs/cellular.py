@@ -142,6 +142,17 @@ class CellularProgram:
     def shifts(self) -> list[Shift]:
         return [r for r in self.rules if isinstance(r, Shift)]
 
+    def keeps_border(self) -> bool:
+        """No rule can change a cell that holds the border symbol (checked on the rules'
+        centre conditions, so a conservative yes): border cells inside a grid then act
+        as the padding does, and grids may be laid side by side, border between."""
+        for rule in self.rules:
+            centre = rule.when.get(CENTRE)
+            changes = isinstance(rule, Shift) or rule.then != self.border
+            if changes and (centre is None or self.border in centre):
+                return False
+        return True
+
     def check_symbol(self, s: str, where: str) -> None:
         if s not in self.index:
             raise ValueError(f"unknown symbol {s!r} in {where}; alphabet is {self.symbols}")

@@ -43,7 +43,6 @@ import numpy as np
 import torch
 
 from ..compile import compile_program
-from ..model import run_layers
 from . import mazes
 from .extract import Rule, reachable_triples, table_entries
 from .tasks import Addition, AlgoTask, FloodFill, Maze, PrefixParity, get_algo_task
@@ -52,27 +51,13 @@ from .tasks import Addition, AlgoTask, FloodFill, Maze, PrefixParity, get_algo_t
 def run_rule(
     compiled, rule: Rule, x: torch.Tensor, layers: int, bar: bool = False
 ) -> tuple[np.ndarray, bool]:
-    """The rule's answers (B, 1, H, W) after `layers` layers in the RCNN, and whether
-    one more layer leaves every cell as it is (a fixed point).
-
-    1-row inputs run as the rows of ONE grid, every other row the border: each row
-    sees the border above and below, exactly as alone, and the change-driven
-    evaluation's cost per layer then follows the few cells that change."""
-    initial = rule.initial(x)  # (B, H, W)
-    one_row = initial.shape[1] == 1 and len(initial) > 1
-    if one_row:
-        border = rule.program.index[rule.program.border]
-        stacked = np.full((2 * len(initial) - 1, initial.shape[2]), border)
-        stacked[::2] = initial[:, 0]
-        initial = stacked[None]
-    net = compiled.network(layers=max(layers, 1))
-    grid = run_layers(net, compiled.encode(initial), layers, progress=bar)
-    with torch.no_grad():
-        again = net.run_body(grid, 1, evaluation="changes")
-    final = compiled.decode(grid[:, 0])
-    if one_row:
-        final = final[0, ::2, None]
-    return rule.answers(final), bool(torch.equal(grid, again))
+    """The rule's answers (B, 1, H, W) after at most `layers` layers in the RCNN
+    (CompiledProgram.settle: the inputs as blocks of one grid, change-driven), and
+    whether they were read at a fixed point: one more layer, evaluated afresh on every
+    cell, leaves every cell as it is."""
+    final, _ = compiled.settle(rule.initial(x), layers, progress=bar)
+    _, again = compiled.settle(final, 1)
+    return rule.answers(final), again == 0
 
 
 def _bits(n: int) -> np.ndarray:
@@ -374,25 +359,39 @@ def _automaton(task: AlgoTask, q: int, bits) -> tuple[int, bool]:
 
 def maze_dead_end_filling(rule: Rule) -> dict:
     """(d) for perfect-maze rules that read the cross: the rule's runs ARE those of
-    Maze.hint (every wall fills at the first layer, then dead-end filling), on a maze
-    of any size. Checked on every cross neighbourhood the hint's runs can meet, and
-    more: at layer 0 every cell holds its start state; from layer 1 on every wall is
-    filled, the start and end open, other cells open or filled; and always: one start
-    and one end at most, only walls touch the border (a maze's outer ring is wall), an
-    open cell has an open neighbour (the open cells are a connected set holding the
+    Maze.hint (every wall fills at the first layer, then dead-end filling), on a maze of
+    any size. Checked on every cross neighbourhood the hint's runs can meet, and more:
+    at layer 0 every cell holds its start state; from layer 1 on every wall is filled,
+    the start and end open, other cells open or filled; and always: one start and one
+    end at most, not side by side (both are cells, at odd coordinates, with a wall or a
+    passage between any two), only walls touch the border (a maze's outer ring is wall),
+    an open cell has an open neighbour (the open cells are a connected set holding the
     start and the end: dead-end filling only trims leaves that are neither), a filled
     cell that is no wall has at most one open neighbour (it had when it filled, and no
     cell opens again). Where the rule's next state is the hint's on all of them, by
-    induction over layers the two runs are the same. Dead-end filling leaves exactly
-    the path of a perfect maze: a cell off the path lies in a subtree hanging from it,
-    whose leaves (one open neighbour) fill until none is left; a path cell keeps its
-    two path neighbours open (the start and end keep one, and never fill). Each layer
-    before the fixed point fills a cell, so it comes within the budget: the answer is
-    right on every size."""
+    induction over layers the two runs are the same. Dead-end filling leaves exactly the
+    path of a perfect maze: a cell off the path lies in a subtree hanging from it, whose
+    leaves (one open neighbour) fill until none is left; a path cell keeps its two path
+    neighbours open (the start and end keep one, and never fill). Each layer before the
+    fixed point fills a cell, so it comes within the budget: the answer is right on
+    every size."""
     from .filter import hint_states
 
+    hint, starts = get_algo_task(rule.task).hint()
+    program, border = rule.program, rule.program.index[rule.program.border]
+    hoods = maze_neighbourhoods(rule)
+    state = np.array([rule.state_code(n)[0] for n in program.symbols])
+    after = _cross_step(program, hoods[:, :, 0], border)
+    want = hint_states(hint, starts)[_cross_step(hint, hoods[:, :, 1], hint.index["#"])]
+    wrong = state[after] != want
+    return {"neighbourhoods": len(hoods), "wrong": int(wrong.sum()), "passed": not wrong.any()}
+
+
+def maze_neighbourhoods(rule: Rule) -> np.ndarray:
+    """The cross neighbourhoods (C, N, S, W, E) maze_dead_end_filling checks, each
+    position as (the rule's symbol, the hint's symbol): (n, 5, 2)."""
     task = get_algo_task(rule.task)
-    hint, starts = task.hint()
+    hint, _ = task.hint()
     program, border = rule.program, rule.program.index[rule.program.border]
     x = torch.as_tensor(rule.inputs, dtype=torch.float32)[:, :, None, None]
     start = task.to_symbols(x)[:, 0, 0]  # each input code's start symbol in the hint
@@ -403,7 +402,7 @@ def maze_dead_end_filling(rule: Rule) -> dict:
         return (program.index[name], filled if k else start[c]) if name in program.index else None
 
     opened = [hint.index[s] for s in (".", "S", "E")]
-    state, rule_code = np.array([rule.state_code(n) for n in program.symbols]).T
+    rule_code = np.array([rule.state_code(n)[1] for n in program.symbols])
     first = [cell(0, c) for c in range(len(start))]
     later = [cell(0, c) for c in range(len(start)) if start[c] != wall]
     later += [cell(1, c) for c in range(len(start)) if start[c] in (wall, opened[0])]
@@ -413,12 +412,10 @@ def maze_dead_end_filling(rule: Rule) -> dict:
         hoods += list(itertools.product(cells, *[cells + [(border, wall)]] * 4))
     hoods = np.array(hoods, dtype=np.int64)  # (n, 5 positions, rule / hint)
     once = [(hoods[:, :, 1] == hint.index[s]).sum(1) <= 1 for s in ("S", "E")]
+    ends = np.isin(hoods[:, :, 1], [hint.index["S"], hint.index["E"]])
+    once.append(~(ends[:, 0] & ends[:, 1:].any(1)))  # cells, so never side by side
     isolated = np.isin(hoods[:, 0, 1], opened) & ~np.isin(hoods[:, 1:, 1], opened).any(1)
     edge = (start[rule_code[hoods[:, 0, 0]]] != wall) & (hoods[:, 1:, 0] == border).any(1)
     trimmed = (hoods[:, 0, 1] == filled) & (start[rule_code[hoods[:, 0, 0]]] != wall)
     trimmed &= np.isin(hoods[:, 1:, 1], opened).sum(1) >= 2
-    hoods = hoods[once[0] & once[1] & ~isolated & ~edge & ~trimmed]
-    after = _cross_step(program, hoods[:, :, 0], border)
-    want = hint_states(hint, starts)[_cross_step(hint, hoods[:, :, 1], wall)]
-    wrong = state[after] != want
-    return {"neighbourhoods": len(hoods), "wrong": int(wrong.sum()), "passed": not wrong.any()}
+    return hoods[once[0] & once[1] & once[2] & ~isolated & ~edge & ~trimmed]
