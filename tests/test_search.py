@@ -197,6 +197,7 @@ def test_process_pool_gives_the_same_search():
     assert np.array_equal(a.errors, b.errors) and a.programs == b.programs and a.best == b.best
 
 
+@pytest.mark.slow  # 15 s (a Ray cluster starts): not in make test; .ci/run runs it after
 def test_ray_local_cluster_gives_the_same_search():
     import ray  # the test extra installs it, so CI always runs this test
 
