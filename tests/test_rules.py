@@ -285,7 +285,7 @@ def test_the_maze_argument_covers_every_neighbourhood_a_run_meets():
     rng = np.random.default_rng(7)
     met = 0
     for size in (3, 5, 9, 15):
-        x, _ = task.sample(40, size, rng)
+        x, _ = task.sample(24, size, rng)
         codes = np.vectorize(lambda u: rule.state_code(rule.program.symbols[u])[1])(rule.initial(x))
         grid = task.to_symbols(x)
         for _ in range(task.iterations(size) + 1):
