@@ -96,6 +96,18 @@ def test_peer_arrays_round_trip_and_clear_errors(tmp_path):
         mazes.layout_of(bad)
     with pytest.raises(ValueError, match=r"\(N, 3, P, P\)"):
         mazes.layout_of(images[:, :2])
+    layouts, starts, ends = mazes.layout_of(images)
+    beside = layouts.copy()  # the start moved onto the passage or wall east of it
+    r, c = starts[0]
+    beside[0, r, c + 1] = 1
+    moved = starts.copy()
+    moved[0, 1] += 1
+    with pytest.raises(ValueError, match="maze cells"):  # (d)'s invariant: never side by side
+        mazes.layout_of(mazes.render(beside, moved, ends, np.zeros_like(layouts))[0])
+    ring = layouts.copy()
+    ring[0, 0, 1] = 1
+    with pytest.raises(ValueError, match="outer ring"):
+        mazes.layout_of(mazes.render(ring, starts, ends, np.zeros_like(layouts))[0])
     with pytest.raises(ValueError, match="odd"):
         mazes.cells_per_side(10)
     np.save(tmp_path / "solutions.npy", targets[:, :5])

@@ -178,6 +178,12 @@ def layout_of(images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         raise ValueError("every maze needs exactly one green start and one red end")
     starts = np.argwhere(green)[:, 1:]
     ends = np.argwhere(red)[:, 1:]
+    if (starts % 2 == 0).any() or (ends % 2 == 0).any():
+        raise ValueError("the start and the end must be maze cells (odd entry coordinates)")
+    ring = open_.copy()
+    ring[:, 1:-1, 1:-1] = False
+    if ring.any():
+        raise ValueError("a maze's outer ring must be wall")
     return open_.astype(np.uint8), starts, ends
 
 
