@@ -49,9 +49,9 @@ def exact_rule(
     device: str = "cpu",
     cycles: float = 0.0,
     rule: Rule | None = None,
-) -> tuple[dict, np.ndarray]:
+) -> tuple[dict, np.ndarray, np.ndarray]:
     """One rule (the task's hand-written one, or `rule`) on the mazes x with paths y:
-    the row of results and the answers (B, 1, H, W)."""
+    the row of results, the answers (B, 1, H, W) and which mazes they solve (B,)."""
     task = Maze(cycles=cycles)
     compiled = compile_program(rule.program if rule else task.program())
     initial = rule.initial(x) if rule else task.to_symbols(x)
@@ -78,7 +78,7 @@ def exact_rule(
         "seconds": seconds,
         "dense_cell_updates": cells * used * len(x),
     }
-    return row, answers
+    return row, answers, right
 
 
 def main() -> None:
@@ -121,12 +121,12 @@ def main() -> None:
         generate = time.perf_counter() - start
         solved = []
         for name, rule in rules.items():
-            row, answers = exact_rule(x, y, size, args.device, args.cycles, rule)
+            row, answers, right = exact_rule(x, y, size, args.device, args.cycles, rule)
             row = {"name": name} | row
             out["exact_rule"].append(row | {"generate_seconds": generate})
             print(row, flush=True)
             write_json(f"{args.out}.json", out)
-            solved.append((row, answers[0, 0], task.correct(x[:1], y[:1], answers[:1])[0]))
+            solved.append((row, answers[0, 0], right[0]))
         if size == PICTURE:
             picture(x[0].numpy(), solved, RESULTS / f"{args.out}_{size}.png")
     plot(out["exact_rule"], RESULTS / f"{args.out}.png")

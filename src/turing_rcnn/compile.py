@@ -193,7 +193,7 @@ class CompiledProgram:
         `budget` means the grids reached a fixed point there.
 
         When no rule changes a border cell (program.keeps_border), the B grids run as
-        the blocks of ONE grid, a row of border cells between neighbours: each sees the
+        the blocks of ONE grid, each followed by a row of border cells: each sees the
         border around it exactly as alone (the patch net reads one cell each way), and
         a layer then costs the cells that change in any of them, not B times the cells
         near a change in one. Otherwise they run as a batch."""
@@ -203,18 +203,14 @@ class CompiledProgram:
         B, H, W = grid.shape
         if B == 0:
             return grid.copy(), 0
+        runs = grid
+        if self.program.keeps_border():  # each grid and the border row below it, stacked
+            runs = np.full((B, H + 1, W), self.program.index[self.program.border])
+            runs[:, :H] = grid
+            runs = runs.reshape(1, B * (H + 1), W)
         net = self.network(layers=max(budget, 1), dtype=dtype).to(device)
-        if not self.program.keeps_border():
-            x = self.encode(grid, dtype).to(device)
-            out, moved = run_layers(net, x, budget, progress=progress)
-            return self.decode(out[:, 0]), moved
-        stacked = np.full((B, H + 1, W), self.program.index[self.program.border])
-        stacked[:, :H] = grid
-        stacked = stacked.reshape(B * (H + 1), W)[:-1]
-        x = self.encode(stacked, dtype).to(device)
-        out, moved = run_layers(net, x, budget, progress=progress)
-        final = np.pad(self.decode(out[0, 0]), ((0, 1), (0, 0)))
-        return final.reshape(B, H + 1, W)[:, :H], moved
+        out, moved = run_layers(net, self.encode(runs, dtype).to(device), budget, progress)
+        return self.decode(out[:, 0]).reshape(B, -1, W)[:, :H], moved
 
 
 def compile_program(
