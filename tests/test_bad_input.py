@@ -234,8 +234,9 @@ META = [
     ("a rule, not a learner", ["--load", "{tmp}/badguard.json"], "not a learned learner"),
     ("out is a file", ["--load", "last-label", "--out", "{tmp}/old.json"], "is a file"),
     ("out holds a model", ["--out", "{tmp}/run"], "exists"),
-    ("symbols 14", ["--symbols", "14"], "--symbols must be <= 13"),
-    ("hints for gauss", ["--learner", "gauss", "--hints"], "hints exist only for majority"),
+    ("symbols 129", ["--symbols", "129"], "--symbols must be <= 128"),
+    ("hints for 1-NN", ["--learner", "nearest-neighbour", "--hints"], "hints exist only for"),
+    ("hints for gauss, 6 symbols", ["--learner", "gauss", "--hints"], "need symbols >= 79"),
     ("hints, 5 symbols", ["--hints", "--symbols", "5"], "hints for majority need symbols >= 6"),
     (
         "beyond memory",

@@ -141,8 +141,10 @@ def test_readme_meta_table_is_the_bench_results():
     finally:
         sys.path.remove(str(ROOT / "bench"))
     rows = []
-    for name in ("meta.json", "meta_hard.json", "meta_hints.json"):
+    for name in ("meta.json", "meta_hard.json", "meta_hints.json", "meta_gauss_hints.json"):
         rows += json.loads((ROOT / "bench" / "results" / name).read_text())["rows"]
     readme = (ROOT / "README.md").read_text()
     block = re.search(r"<!-- meta: begin -->\n(.*?)\n<!-- meta: end -->", readme, re.S)
     assert block and block.group(1) == bench.markdown(rows)
+    block = re.search(r"<!-- meta-gauss: begin -->\n(.*?)\n<!-- meta-gauss: end -->", readme, re.S)
+    assert block and block.group(1) == bench.markdown_gauss(rows)

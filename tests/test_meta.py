@@ -12,7 +12,7 @@ from turing_rcnn.algorithm1 import RCNNLearner
 from turing_rcnn.app.cli import main
 from turing_rcnn.frame import build_frame
 from turing_rcnn.programs.cellular import CellularProgram, Guard
-from turing_rcnn.programs.learning import LAYOUT, majority_wave
+from turing_rcnn.programs.learning import LAYOUT, gauss, gauss_reference, majority_wave
 from turing_rcnn.tasks import from_bits
 from turing_rcnn.trainable.config import META_HINTS, MetaConfig
 from turing_rcnn.trainable.extract import merge
@@ -100,6 +100,25 @@ def test_table_and_merged_guards_step_as_the_program(seed):
             [[program.index[next(iter(g.when[(r, c)]))] for c in (-1, 0, 1)] for r in (-1, 0, 1)]
         )
         assert merged.step(grid)[1, 1] == program.index[g.then]
+
+
+def test_table_over_a_large_alphabet():
+    """A learned learner may have hundreds of symbols (k = 79 states x 8 input codes):
+    9 positions of 700 symbols overflow an int64 key; Table.step == CellularProgram.step
+    there too, on grids made of its entries' neighbourhoods and on random ones."""
+    rng = np.random.default_rng(7)
+    symbols = ["#"] + [f"s{i}" for i in range(699)]
+    program = random_table(rng, symbols, 300)
+    table, grids = Table(program), rng.integers(0, 700, (10, 4, 5))
+    for g in program.guards[:50]:  # an entry at a grid's (1, 1)
+        grid = rng.integers(0, 700, (4, 5))
+        for r, c in itertools.product((-1, 0, 1), repeat=2):
+            grid[1 + r, 1 + c] = program.index[next(iter(g.when[(r, c)]))]
+        grids = np.concatenate([grids, grid[None]])
+    fast = table.step(grids)
+    assert (fast[10:, 1, 1] != grids[10:, 1, 1]).any()  # entries fired
+    for grid, got in zip(grids, fast, strict=True):
+        assert np.array_equal(got, program.step(grid))
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -211,8 +230,7 @@ def test_majority_wave_is_exact_on_the_schedule():
     and on random problems to m = 33, and the same at every layer to 2 L."""
     family, rng = get_family("majority"), np.random.default_rng(0)
     program = majority_wave().program
-    states = hint_states(program, INPUTS)
-    assert states.max() + 1 == META_HINTS["majority"]
+    states, top = hint_states(program, INPUTS), 0
     problems = [every_label_pattern(m, 1 + m % 3, rng) for m in range(1, 9)]
     problems += [sample(family, 20, m, 1 + m % 4, rng)[:3] for m in (16, 33)]
     for i, (X, y, x) in enumerate(problems):
@@ -224,12 +242,38 @@ def test_majority_wave_is_exact_on_the_schedule():
             start = np.array([program.index[s] for s in INPUTS])
             grid, active = start[codes[0]], active_layers(m, d)
             for layer in range(2 * L):
-                assert np.array_equal(states[grid], trace[layer, 0])
+                held = np.where(grid == start[codes[0]], 0, states[grid])  # 0: its start
+                assert np.array_equal(held, trace[layer, 0])
                 grid = np.where(active <= layer, program.step(grid), grid)
         plus, minus = states[program.index["+"]], states[program.index["-"]]
         answer = trace[L:, :, m, d]
         want = np.where((y == -1).sum(1) <= (y == 1).sum(1), plus, minus)
         assert np.array_equal(answer[0], want) and (answer == answer[0]).all()
+        top = max(top, int(trace.max()))
+    assert top + 1 == META_HINTS["majority"]  # the states a run needs
+
+
+def test_gauss_hint_is_exact_on_the_schedule():
+    """GF(2) elimination as the hint: started from the layout (the top-left cell from the
+    learner's announced start), run with the frame's schedule, its answer cell reads
+    gauss_reference's answer at layer L and at every layer to 2 L, on random problems
+    to m = 12, d = 6; its states need META_HINTS["gauss"] symbols (a data bit cleared by
+    elimination holds another cell's start symbol: a state of its own, not 0)."""
+    family, rng, program = get_family("gauss"), np.random.default_rng(3), gauss().program
+    states = hint_states(program, INPUTS + list(gauss().start.values()))
+    sign = np.zeros(states.max() + 1, dtype=int)
+    sign[[states[program.index["+"]], states[program.index["-"]]]] = [1, -1]
+    top = 0
+    for m, d in itertools.product((1, 2, 5, 9, 12), (1, 3, 6)):
+        X, y, x, answers = sample(family, 24, m, d, rng)
+        L = layers_for(family, m, d)
+        trace = hint_trace(family, layout_codes(X, y, x), 2 * L)
+        answer = sign[trace[L:, :, m, d]]
+        assert np.array_equal(answer[0], answers) and (answer == answer[0]).all()
+        want = [gauss_reference(X[i], y[i], x[i : i + 1])[0] for i in range(len(X))]
+        assert np.array_equal(answers, want)
+        top = max(top, int(trace.max()))
+    assert top + 1 == META_HINTS["gauss"]
 
 
 def test_majority_wave_in_the_frame():
@@ -245,7 +289,7 @@ def test_majority_wave_in_the_frame():
 
 
 def test_hint_options():
-    with pytest.raises(ValueError, match="hints exist only for majority"):
+    with pytest.raises(ValueError, match="hints exist only for majority, gauss"):
         MetaConfig(learner="first-label", hints=True)
     with pytest.raises(ValueError, match="need symbols >= 6"):
         MetaConfig(learner="majority", hints=True, symbols=5)

@@ -489,6 +489,8 @@ def meta_train(config: MetaTrainConfig, progress: bool = True) -> dict:
         model = MetaLearner(config.meta, progress).fit(files["model.pt"] if out else None)
         report = model.summary()
         if report["val_accuracy"] == 1.0:
+            report["filter_large"] = model.size_accuracy(seed=config.meta.seed)
+        if report["val_accuracy"] == 1.0 and min(report["filter_large"].values()) == 1.0:
             rule = read_rule(model, seed=config.meta.seed)
             report["verify"] = verify(rule, seed=config.meta.seed)
             if out and report["verify"]["exact"]:

@@ -185,6 +185,13 @@ class CellularProgram:
                 f"unknown symbol {err.args[0]!r}; alphabet is {self.symbols}"
             ) from None
 
+    def _allowed(self, symbols: frozenset[str]) -> np.ndarray:
+        """A condition's symbol set as a mask over alphabet indices (memoised by set)."""
+        cache = self.__dict__.setdefault("_masks", {})
+        if symbols not in cache:
+            cache[symbols] = np.isin(self.symbols, list(symbols))
+        return cache[symbols]
+
     def step(self, grid: np.ndarray) -> np.ndarray:
         """One synchronous update of a grid of alphabet indices (the reference semantics)."""
         grid = np.asarray(grid)
@@ -202,9 +209,7 @@ class CellularProgram:
             mask = np.ones((h, w), dtype=bool)
             for (dr, dc), symbols in when.items():
                 view = padded[1 + dr : 1 + dr + h, 1 + dc : 1 + dc + w]
-                allowed = np.zeros(len(self.symbols), dtype=bool)
-                allowed[[self.index[s] for s in symbols]] = True
-                mask &= allowed[view]
+                mask &= self._allowed(symbols)[view]
             return mask
 
         new = grid.copy()
@@ -224,10 +229,10 @@ class CellularProgram:
     def step_many(self, grids: np.ndarray) -> np.ndarray:
         """One step of each grid of a batch (B, H, W): the grids side by side in one
         wide grid with a border column between them, so each cell sees what `step`
-        shows it (programs with Shifts, which might fire on the border column, step
-        one grid at a time)."""
+        shows it (a program whose Shifts might fire on the border column, where they
+        could leave the alphabet, steps one grid at a time: keeps_border)."""
         grids = np.asarray(grids)
-        if self.shifts:
+        if self.shifts and not self.keeps_border():
             return np.stack([self.step(g) for g in grids])
         B, H, W = grids.shape
         wide = np.pad(grids, ((0, 0), (0, 0), (0, 1)), constant_values=self.index[self.border])

@@ -11,7 +11,7 @@ TASK_NAMES = ("addition", "flood-fill", "maze", "maze-cycles", "prefix-parity") 
 # cell of a finite-state filter (tasks.AlgoTask.hint, meta.Family.hint), and the
 # symbols k its states need (tests hold these to the rules).
 ALGO_HINTS = {"maze": 2, "maze-cycles": 17}
-META_HINTS = {"majority": 6}
+META_HINTS = {"majority": 6, "gauss": 79}
 
 
 def _check_hints(hints: bool, name: str, symbols: int, table: dict[str, int]) -> None:
@@ -76,8 +76,8 @@ class AlgoConfig:
             raise ValueError(f"symbols must be 0 (continuous) or >= 2, got {self.symbols}")
 
 
-# Neighbourhood keys are 9 base-(k+1)*9 digits in an int64: k <= 13 (meta.py).
-MAX_SYMBOLS = 13
+# The most states a meta-trained cell may have (GF(2) elimination's hint needs 79).
+MAX_SYMBOLS = 128
 FAMILY_NAMES = ("first-label", "gauss", "last-label", "majority", "nearest-neighbour")  # meta.py
 
 
@@ -101,7 +101,8 @@ class MetaConfig:
     hints: bool = option(
         False,
         "train on the trace of the family's hand-written cellular rule, every cell at "
-        "every layer (majority only: programs.learning.majority_wave; needs --symbols >= 6)",
+        "every layer (majority: programs.learning.majority_wave, needs --symbols >= 6; gauss: "
+        "the systolic eliminator programs.learning.gauss, needs --symbols >= 79)",
     )
 
     def __post_init__(self) -> None:

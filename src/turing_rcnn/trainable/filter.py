@@ -127,13 +127,15 @@ class DiscreteFilter(RecurrentFilter):
 # ---- hints: a hand-written rule's trace as targets for a DiscreteFilter ---------------------
 def hint_states(program, starts: Collection[str]) -> np.ndarray:
     """The DiscreteFilter state standing for each symbol of a hint program (a rule
-    whose trace supervises the filter): a start symbol (one a cell holds at step 0) is
-    state 0, the cell's input says which; every other symbol its own state 1, 2, ...
-    (the border, never held unless it starts a cell: -1)."""
-    extra = [s for s in program.symbols if s not in starts and s != program.border]
-    return np.array(
-        [0 if s in starts else 1 + extra.index(s) if s in extra else -1 for s in program.symbols]
-    )
+    whose trace supervises the filter) when a cell holds it: a cell holding the symbol
+    it started from is state 0 (the cell's input says which); every other symbol its
+    own state 1, 2, ...: first those no cell starts from, then the start symbols (a cell
+    may come to hold another cell's start symbol: a data bit that elimination clears);
+    the border, never held, -1. Rules whose cells never hold another's start symbol
+    use only the first block."""
+    symbols = [s for s in program.symbols if s != program.border]
+    extra = [s for s in symbols if s not in starts] + [s for s in symbols if s in starts]
+    return np.array([1 + extra.index(s) if s in extra else -1 for s in program.symbols])
 
 
 def hint_trace(
@@ -141,9 +143,12 @@ def hint_trace(
 ):
     """A hint program run `steps` steps from grids (B, H, W) of its symbol indices (a
     cell changes only from layer `active` on, if given) -> (steps + 1, B, H, W) filter
-    states (hint_states); with `answer`, also the program's readout of its last grid
-    (B, H, W) float32, the target its trace leads to. A cell holding another cell's
-    start symbol would make state 0 ambiguous: an error (a bug in the hint)."""
+    states (hint_states, with state 0 where a cell holds its own start symbol); with
+    `answer`, also the program's readout of its last grid (B, H, W) float32, the target
+    its trace leads to. `starts`: the symbols cells start from (a grid's layer 0 holds
+    only those: else an error, a bug in the caller)."""
+    if not np.isin(grid, [program.index[s] for s in starts]).all():
+        raise ValueError(f"{program.name}: a cell starts from a symbol not among the starts")
     trace = [grid]
     for layer in range(steps):
         new = program.step_many(grid)
@@ -153,10 +158,7 @@ def hint_trace(
         grid = new if active is None else np.where(active <= layer, new, grid)
         trace.append(grid)
     trace = np.array(trace)
-    held = np.isin(trace, [program.index[s] for s in starts]) & (trace != trace[0])
-    if held.any():
-        raise RuntimeError(f"{program.name}: a cell holds another cell's start symbol")
-    states = hint_states(program, starts)[trace]
+    states = np.where(trace == trace[0], 0, hint_states(program, starts)[trace])
     if not answer:
         return states
     return states, program.readout_values()[grid].astype(np.float32)

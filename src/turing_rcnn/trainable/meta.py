@@ -52,6 +52,7 @@ from ..programs.learning import (
     LAYOUT,
     LearnerProgram,
     first_label_reference,
+    gauss,
     gauss_reference,
     last_label_reference,
     majority_reference,
@@ -72,6 +73,7 @@ from .filter import hint_trace as filter_hint_trace
 
 INPUTS = LAYOUT[:8]  # the layout symbols a learner starts from: '_' D0 D1 L0 L1 T0 T1 '?'
 ANSWER = INPUTS.index("?")
+LARGE = ((16, 4), (32, 8), (64, 16))  # verify's (b): random problems at these (m, d)
 
 
 def nearest_neighbour_reference(X, y, X_test) -> np.ndarray:
@@ -116,7 +118,14 @@ FAMILIES = {
             "label of the nearest example in Hamming distance (first on ties)",
             reads_data=True,
         ),
-        Family("gauss", gauss_reference, lambda m, d: m + 2 * d + 4, "GF(2) elimination", True),
+        Family(
+            "gauss",
+            gauss_reference,
+            lambda m, d: m + 2 * d + 4,
+            "GF(2) elimination",
+            reads_data=True,
+            hint=gauss,
+        ),
     )
 }
 
@@ -244,14 +253,31 @@ def schedule(codes: np.ndarray, frozen=(), work: int = 1) -> torch.Tensor:
     return torch.as_tensor(active)
 
 
+@lru_cache(maxsize=8)
+def _hint(family: Family) -> LearnerProgram:
+    """The family's hint, built once (GF(2) elimination's takes tens of ms)."""
+    return family.hint()
+
+
+def hint_start(hint: LearnerProgram, codes: np.ndarray) -> np.ndarray:
+    """The hint program's layer-0 grids (B, H, W) for laid-out problems: each cell its
+    layout symbol, the top-left cell the hint's own start for its bit (the learner
+    contract: GF(2) elimination starts there announced); a filter state 0 everywhere."""
+    program = hint.program
+    grid = np.array([program.index[s] for s in INPUTS])[codes]
+    top = {INPUTS.index(f"D{b}"): program.index[s] for b, s in hint.start.items()}
+    grid[:, 0, 0] = [top.get(c, g) for c, g in zip(codes[:, 0, 0], grid[:, 0, 0], strict=True)]
+    return grid
+
+
 def hint_trace(family: Family, codes: np.ndarray, layers: int, frozen=()) -> np.ndarray:
     """The family's hand-written rule run on laid-out problems (B, H, W) with the
     frame's schedule, as run_filter runs the filter: (layers + 1, B, H, W) filter
-    states (filter.hint_states; the layout symbols are the start symbols)."""
-    program = family.hint().program
-    start = np.array([program.index[s] for s in INPUTS])
+    states (filter.hint_states: a cell holding its own start symbol is state 0)."""
+    hint = _hint(family)
+    starts = INPUTS + list(hint.start.values())
     active = schedule(codes, frozen).numpy()
-    return filter_hint_trace(program, INPUTS, start[codes], layers, active)
+    return filter_hint_trace(hint.program, starts, hint_start(hint, codes), layers, active)
 
 
 @dataclass
@@ -396,6 +422,16 @@ class MetaLearner(BaseEstimator):
         )
         return np.where(logit[0].numpy() > 0, 1, -1).astype(np.int8)
 
+    def size_accuracy(self, sizes=LARGE, count: int = 100, seed: int = 0) -> dict[str, float]:
+        """The filter's own accuracy on `count` random problems per (m, d), keyed "m x d"
+        (by default verify's large sizes: a filter wrong there gives a rule that is too,
+        so reading one off is not worth its minutes)."""
+        rng, out = np.random.default_rng(seed), {}
+        for m, d in sizes:
+            X, y, x, want = sample(self.family_, count, m, d, rng)
+            out[f"{m}x{d}"] = float((self.answers(X, y, x) == want).mean())
+        return out
+
     def _accuracy(self, m, d, X, y, x, answers) -> float:
         return float((self.answers(X, y, x) == answers).mean())
 
@@ -448,32 +484,37 @@ class MetaLearner(BaseEstimator):
 
 
 # ---- the rule: read off, wrapped as a learner, run as a table ------------------------------
+def _distinct(rows: np.ndarray) -> np.ndarray:
+    """The distinct rows of (n, w) small integers (states < 128, codes, -1), sorted
+    as bytes (one key per row: a fast unique)."""
+    rows = np.ascontiguousarray(rows, dtype=np.int8)
+    keys = np.unique(rows.view(np.dtype((np.void, rows.shape[1]))).reshape(-1))
+    return keys.view(np.int8).reshape(-1, rows.shape[1])
+
+
 def _neighbourhood_rows(learner: MetaLearner, problems: list, work: int = 1) -> np.ndarray:
     """Every (states, input codes) neighbourhood, (n, 18), at which a rule fires in runs of
     the filter on `problems` (batches (X, y, x) of one size each) for 2 L layers: cells
     whose neighbourhood the frame has decoded (-1: beyond the grid)."""
-    net, k, c = learner.net_, learner.net_.symbols, len(INPUTS)
-    base = (k + 1) * (c + 1)
-    powers = base ** np.arange(8, -1, -1)
-    keys = np.zeros(0, dtype=np.int64)
+    net, c = learner.net_, len(INPUTS)
+    rows = np.zeros((0, 18), dtype=np.int8)
     for X, y, x in problems:
         m, d = X.shape[1:]
         codes = layout_codes(X, y, x, work)
-        near_codes = _neighbourhoods(codes) + 1
+        near_codes = _neighbourhoods(codes)
         active = schedule(codes, learner.frozen_, work)
         fires = active.reshape(-1).numpy()  # per cell, the first layer its rule may fire
-        grid = torch.as_tensor(codes)
+        grid, met = torch.as_tensor(codes), []
         onehot = F.one_hot(grid, c).permute(0, 3, 1, 2).float()
         state, recalled = net.initial_state(onehot), net.recall(onehot)
         with torch.no_grad():
             for layer in range(2 * layers_for(learner.family_, m, d)):
-                near = _neighbourhoods(state.argmax(1).numpy()) + 1
-                digits = (near * (c + 1) + near_codes)[fires <= layer]
-                keys = np.union1d(keys, np.unique(digits @ powers))
+                near = _neighbourhoods(state.argmax(1).numpy())
+                met.append(_distinct(np.concatenate([near, near_codes], 1)[fires <= layer]))
                 step = _step(net, state, recalled)
                 state = torch.where(active[:, None] <= layer, step, state)
-    digits = (keys[:, None] // powers) % base
-    return np.concatenate([digits // (c + 1) - 1, digits % (c + 1) - 1], 1)
+        rows = _distinct(np.concatenate([rows, *met]))
+    return rows.astype(np.int64)
 
 
 def read_rule(learner: MetaLearner, seed: int = 0, count: int = 64) -> MetaRule:
@@ -614,22 +655,25 @@ class Table:
         if len(positions) > 1:
             raise ValueError("not a table: guards name different positions")
         self.positions = sorted(positions.pop()) if positions else []
-        self.base, self.border = len(program.symbols), program.index[program.border]
+        self.border = program.index[program.border]
         rows, targets = [], []
         for g in program.guards:
             sets = [sorted(program.index[s] for s in g.when[p]) for p in self.positions]
             combos = list(itertools.product(*sets))
             rows += combos
             targets += [program.index[g.then]] * len(combos)
-        keys = self._key(np.array(rows, dtype=np.int64).T) if rows else np.zeros(0, np.int64)
+        rows = np.array(rows, dtype=np.int64).reshape(-1, max(1, len(self.positions)))
+        keys = self._key(rows)
         order = np.argsort(keys)
         self.keys, self.targets = keys[order], np.array(targets, dtype=np.int64)[order]
+        self.rows = rows[order]  # each entry's symbol indices at `positions`
 
-    def _key(self, values) -> np.ndarray:
-        key = np.zeros_like(np.asarray(values[0]), dtype=np.int64)
-        for v in values:
-            key = key * self.base + np.asarray(v)
-        return key
+    def _key(self, rows: np.ndarray) -> np.ndarray:
+        """Rows (n, positions) of symbol indices -> (n,) exact byte keys that sort (any
+        alphabet: a learned learner has hundreds of symbols, 9 positions overflow an
+        int64)."""
+        rows = np.ascontiguousarray(rows, dtype=">i4")
+        return rows.view(np.dtype((np.void, 4 * rows.shape[1]))).reshape(-1)
 
     def step(self, grid: np.ndarray) -> np.ndarray:
         """One synchronous step of (B, H, W) grids of symbol indices."""
@@ -637,12 +681,11 @@ class Table:
             return grid.copy()
         H, W = grid.shape[1:]
         padded = np.pad(grid, ((0, 0), (1, 1), (1, 1)), constant_values=self.border)
-        key = self._key(
-            [padded[:, 1 + r : 1 + r + H, 1 + c : 1 + c + W] for r, c in self.positions]
-        )
+        views = [padded[:, 1 + r : 1 + r + H, 1 + c : 1 + c + W] for r, c in self.positions]
+        key = self._key(np.stack(views, -1).reshape(-1, len(views)))
         at = np.clip(np.searchsorted(self.keys, key), 0, len(self.keys) - 1)
         hit = self.keys[at] == key
-        return np.where(hit, self.targets[at], grid)
+        return np.where(hit, self.targets[at], grid.reshape(-1)).reshape(grid.shape)
 
 
 def run_rule(meta: MetaRule, X, y, x, layers: list[int], table: Table | None = None):
@@ -696,7 +739,7 @@ def verify(
     meta: MetaRule,
     seed: int = 0,
     max_m: int = 12,
-    large=((16, 4), (32, 8), (64, 16)),
+    large=LARGE,
     count: int = 100,
     frame=((4, 2), (8, 4), (12, 4)),
     datasets: int = 3,

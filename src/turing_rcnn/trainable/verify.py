@@ -382,9 +382,20 @@ def maze_dead_end_filling(rule: Rule) -> dict:
     hoods = maze_neighbourhoods(rule)
     state = np.array([rule.state_code(n)[0] for n in program.symbols])
     after = _cross_step(program, hoods[:, :, 0], border)
-    want = hint_states(hint, starts)[_cross_step(hint, hoods[:, :, 1], hint.index["#"])]
+    nxt = _cross_step(hint, hoods[:, :, 1], hint.index["#"])
+    start, rule_code = _start_symbols(rule)
+    own = start[rule_code[hoods[:, 0, 0]]]  # the hint symbol the centre cell started from
+    want = np.where(nxt == own, 0, hint_states(hint, starts)[nxt])
     wrong = state[after] != want
     return {"neighbourhoods": len(hoods), "wrong": int(wrong.sum()), "passed": not wrong.any()}
+
+
+def _start_symbols(rule: Rule) -> tuple[np.ndarray, np.ndarray]:
+    """Each input code's start symbol in the task's hint, and each rule symbol's input
+    code."""
+    x = torch.as_tensor(rule.inputs, dtype=torch.float32)[:, :, None, None]
+    start = get_algo_task(rule.task).to_symbols(x)[:, 0, 0]
+    return start, np.array([rule.state_code(n)[1] for n in rule.program.symbols])
 
 
 def maze_neighbourhoods(rule: Rule) -> np.ndarray:
@@ -393,8 +404,7 @@ def maze_neighbourhoods(rule: Rule) -> np.ndarray:
     task = get_algo_task(rule.task)
     hint, _ = task.hint()
     program, border = rule.program, rule.program.index[rule.program.border]
-    x = torch.as_tensor(rule.inputs, dtype=torch.float32)[:, :, None, None]
-    start = task.to_symbols(x)[:, 0, 0]  # each input code's start symbol in the hint
+    start, rule_code = _start_symbols(rule)
     wall, filled = hint.index["#"], hint.index["x"]
 
     def cell(k: int, c: int) -> tuple[int, int] | None:  # (rule symbol, hint symbol)
@@ -402,7 +412,6 @@ def maze_neighbourhoods(rule: Rule) -> np.ndarray:
         return (program.index[name], filled if k else start[c]) if name in program.index else None
 
     opened = [hint.index[s] for s in (".", "S", "E")]
-    rule_code = np.array([rule.state_code(n)[1] for n in program.symbols])
     first = [cell(0, c) for c in range(len(start))]
     later = [cell(0, c) for c in range(len(start)) if start[c] != wall]
     later += [cell(1, c) for c in range(len(start)) if start[c] in (wall, opened[0])]
