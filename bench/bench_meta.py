@@ -32,7 +32,6 @@ from turing_rcnn.trainable.meta import (
     MetaLearner,
     MetaRule,
     Table,
-    _distinct,
     _hint,
     _step,
     hint_trace,
@@ -98,8 +97,8 @@ def departures(model: MetaLearner, sizes, count: int = 100, seed: int = 9) -> di
             fires = schedule(codes).reshape(-1).numpy()
             for layer in range(L):
                 rows = hoods(trace, codes, layer)[fires <= layer]
-                seen9 |= {r.tobytes() for r in _distinct(rows)}
-                seen3 |= {r.tobytes() for r in _distinct(rows[:, near])}
+                seen9 |= {r.tobytes() for r in np.unique(rows.astype(np.int16), axis=0)}
+                seen3 |= {r.tobytes() for r in np.unique(rows[:, near].astype(np.int16), axis=0)}
     out = {}
     for m, d in sizes:
         X, y, x, _ = sample(family, count, m, d, rng)
@@ -136,9 +135,9 @@ def departures(model: MetaLearner, sizes, count: int = 100, seed: int = 9) -> di
             "left_trace": float(left.mean()),
             "median_layer": float(np.median(first[left])) if left.any() else None,
             "layers": L,
-            "hood_met": sum(r.astype(np.int8).tobytes() in seen9 for r, _, _ in where.values()),
+            "hood_met": sum(r.astype(np.int16).tobytes() in seen9 for r, _, _ in where.values()),
             "cnw_met": sum(
-                r[near].astype(np.int8).tobytes() in seen3 for r, _, _ in where.values()
+                r[near].astype(np.int16).tobytes() in seen3 for r, _, _ in where.values()
             ),
             "commonest": [
                 {"C N W": list(k[:3]), "hint": k[3], "filter": k[4], "count": n}
@@ -155,7 +154,8 @@ def hint_agreement(rule: MetaRule) -> dict:
     hint state k), the hint program steps that 3x3 grid, and its centre is compared
     with the entry's target. Entries naming a state the hint has no symbol for: 'other'."""
     hint = FAMILIES[rule.family].hint().program
-    states, program = hint_states(hint, INPUTS), rule.rule.program
+    starts = INPUTS + list(FAMILIES[rule.family].hint().start.values())
+    states, program = hint_states(hint, starts), rule.rule.program
     extra = {int(k): s for s, k in zip(hint.symbols, states, strict=True) if k > 0}
     table = Table(program)
 
