@@ -71,6 +71,14 @@ def accuracy_table(model: MetaLearner, rng) -> dict:
     return out
 
 
+def hint_symbols(family) -> dict[int, str]:
+    """Each hint state k > 0 -> the hint symbol it stands for (filter.hint_states, with
+    the hint's top-left start symbols among the starts, as meta.hint_trace has them)."""
+    hint = _hint(family)
+    states = hint_states(hint.program, INPUTS + list(hint.start.values()))
+    return {int(k): s for s, k in zip(hint.program.symbols, states, strict=True) if k > 0}
+
+
 def departures(model: MetaLearner, sizes, count: int = 100, seed: int = 9) -> dict:
     """Where a hint-trained filter's free run first leaves the hint's trace, per (m, d)
     (`count` random problems): the share that leave it, the median layer, and whether
@@ -79,9 +87,7 @@ def departures(model: MetaLearner, sizes, count: int = 100, seed: int = 9) -> di
     rule reads (C, N, W for GF(2) elimination). The commonest first departures are named:
     (C, N, W) hint symbols -> the hint's next symbol, the filter's."""
     family, net, cfg = model.family_, model.net_, model.config_
-    hint = _hint(family)
-    names = hint_states(hint.program, INPUTS + list(hint.start.values()))
-    symbol = {int(k): s for s, k in zip(hint.program.symbols, names, strict=True) if k > 0}
+    symbol = hint_symbols(family)
     rng, near = np.random.default_rng(seed), [1, 3, 4]  # N, W, C in row-major order
 
     def hoods(trace, codes, layer):  # (B*H*W, 9) of state * 8 + code (-1 beyond the grid)
@@ -153,11 +159,8 @@ def hint_agreement(rule: MetaRule) -> dict:
     hint's symbols (state 0: the layout symbol INPUTS[c]; k > 0: the hint symbol with
     hint state k), the hint program steps that 3x3 grid, and its centre is compared
     with the entry's target. Entries naming a state the hint has no symbol for: 'other'."""
-    hint = FAMILIES[rule.family].hint().program
-    starts = INPUTS + list(FAMILIES[rule.family].hint().start.values())
-    states, program = hint_states(hint, starts), rule.rule.program
-    extra = {int(k): s for s, k in zip(hint.symbols, states, strict=True) if k > 0}
-    table = Table(program)
+    hint, program = _hint(FAMILIES[rule.family]).program, rule.rule.program
+    extra, table = hint_symbols(FAMILIES[rule.family]), Table(program)
 
     def name(index: int) -> str | None:
         symbol = program.symbols[index]
