@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test test-all bench bench-all bench-refresh lint clean
+.PHONY: demo test test-all docs bench bench-all bench-refresh lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,17 @@ test: $(VENV)/.installed-test
 test-all: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -m "slow or not slow"
 
+$(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[docs]'
+	touch $(VENV)/.installed $@
+
+# The documentation site (MkDocs + Material + mkdocstrings) from docs/ into site/,
+# strictly: a broken link, a missing page or an unresolved API reference fails.
+docs: $(VENV)/.installed-docs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 # Benchmarks write JSON and PNG to runs/bench/ (ignored); bench-refresh rewrites the
-# tracked bench/results/ that the README cites. `bench` is the quick set (minutes).
+# tracked bench/results/ that the docs pages cite. `bench` is the quick set (minutes).
 bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_compile.py
 	$(BIN)/python bench/bench_gauss.py
@@ -60,9 +69,9 @@ bench-refresh:
 	BENCH_REFRESH=1 $(MAKE) bench-all
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff format --check src tests bench examples
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache .hypothesis runs
+	rm -rf $(VENV) build site src/*.egg-info .pytest_cache .ruff_cache .hypothesis runs
 	find . -name __pycache__ -prune -exec rm -rf {} +

@@ -16,22 +16,13 @@ Writes algo_<task>.json and .png.
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-import matplotlib
+import numpy as np
+from _common import RESULTS, Progress, bench_parser, best_of, pyplot, write_json
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from _common import RESULTS, best_of, write_json  # noqa: E402
-
-from turing_rcnn.trainable import (  # noqa: E402
-    AlgoConfig,
-    AlgorithmLearner,
-    compare_with_rule,
-    extract_rule,
-    quantise_weights,
-)
+if TYPE_CHECKING:  # torch, matplotlib and turing_rcnn load after the arguments
+    from turing_rcnn.trainable import AlgorithmLearner
 
 SETUP = {  # training size, test sizes (count), config overrides
     "prefix-parity": (32, {32: 500, 128: 200, 512: 100, 4096: 100}, {}),
@@ -44,6 +35,8 @@ QUICK = {
 
 
 def run_seed(task: str, seed: int, setup, minutes: float) -> tuple[AlgorithmLearner, dict]:
+    from turing_rcnn.trainable import AlgoConfig, AlgorithmLearner, compare_with_rule
+
     train_size, tests, overrides = setup
     cfg = AlgoConfig(task=task, train_size=train_size, seed=seed, max_minutes=minutes, **overrides)
     learner = AlgorithmLearner(cfg, progress=False)
@@ -66,6 +59,8 @@ def run_seed(task: str, seed: int, setup, minutes: float) -> tuple[AlgorithmLear
 
 
 def quantisation(learner: AlgorithmLearner, tests: dict) -> dict:
+    from turing_rcnn.trainable import extract_rule, quantise_weights
+
     rng = np.random.default_rng(77)
     size = sorted(tests)[1]
     x, y = learner.task_.sample(100, size, rng)
@@ -87,6 +82,8 @@ def quantisation(learner: AlgorithmLearner, tests: dict) -> dict:
 
 
 def plot(results: dict, path) -> None:
+    plt = pyplot()
+
     tasks = list(results)
     fig, axes = plt.subplots(1, 2 * len(tasks), figsize=(5 * len(tasks) * 2, 3.4))
     for i, task in enumerate(tasks):
@@ -121,21 +118,35 @@ def plot(results: dict, path) -> None:
     plt.close(fig)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", nargs="+", default=list(SETUP))
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = bench_parser(__doc__)
+    parser.add_argument("--tasks", nargs="+", default=list(SETUP), choices=list(SETUP))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--minutes", type=float, default=15.0, help="training budget per run")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, a smoke run")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--max-steps", type=int, help="override the training step budget")
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    args = parse_args()
+    total = len(args.tasks) * (len(args.seeds) + 1)  # the runs, and each task's checks
+    with Progress("bench_algo", total, not args.no_progress) as bar:
+        bar.stage("importing torch")
+        run(args, bar)
+
+
+def run(args, bar) -> None:
+    import torch
+
     torch.set_num_threads(args.threads)
     setups = QUICK if args.quick else SETUP
     results = {}
     for task in args.tasks:
         runs, first = [], None
         for seed in args.seeds:
+            bar.stage(f"{task} seed {seed}: training and testing")
             train_size, tests, overrides = setups[task]
             if args.max_steps:
                 overrides = overrides | {"max_steps": args.max_steps}
@@ -143,6 +154,8 @@ def main() -> None:
             row["history"] = vars(learner.history_)
             runs.append(row)
             first = first or learner
+            bar.advance()
+        bar.stage(f"{task}: quantisation checks on the first seed")
         acc = {s: [r["accuracy"][s] for r in runs] for s in setups[task][1]}
         results[task] = {
             "runs": runs,
@@ -166,6 +179,7 @@ def main() -> None:
         )
         plot({task: results[task]}, RESULTS / f"{name}.png")
         print(f"wrote {path}", flush=True)
+        bar.advance()
 
 
 if __name__ == "__main__":

@@ -12,20 +12,18 @@ and writes compile.json and compile.png.
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-import matplotlib
+import numpy as np
+from _common import RESULTS, Progress, bench_parser, best_of, pyplot, write_json
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from _common import RESULTS, best_of, write_json  # noqa: E402
-
-from turing_rcnn.compile import compile_program  # noqa: E402
-from turing_rcnn.programs import CellularProgram, Guard, TuringMachine  # noqa: E402
+if TYPE_CHECKING:  # torch, matplotlib and turing_rcnn load after the arguments
+    from turing_rcnn.programs import CellularProgram
 
 
 def random_guards_program(k: int = 16, guards: int = 24, seed: int = 0) -> CellularProgram:
+    from turing_rcnn.programs import CellularProgram, Guard
+
     rng = np.random.default_rng(seed)
     symbols = [f"s{i}" for i in range(k)]
     rules: list = []
@@ -44,11 +42,27 @@ def random_guards_program(k: int = 16, guards: int = 24, seed: int = 0) -> Cellu
     return CellularProgram(symbols, symbols[0], rules, name="random 16-symbol rule")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = bench_parser(__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[16, 64, 128, 256])
     parser.add_argument("--layers", type=int, default=20)
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    args = parse_args()
+    with Progress("bench_compile", 2 * len(args.sizes), not args.no_progress) as bar:
+        bar.stage("importing torch")
+        run(args, bar)
+
+
+def run(args, bar) -> None:
+    plt = pyplot()
+    import torch
+
+    from turing_rcnn.compile import compile_program
+    from turing_rcnn.programs import TuringMachine
+
     torch.set_num_threads(2)
 
     machine = TuringMachine.parse("1RB1DC_1LC0UA_1DA0RB")  # 3 states, 2 symbols, 2-D moves
@@ -62,6 +76,7 @@ def main() -> None:
         compiled = compile_program(program)
         net = compiled.network(layers=args.layers)
         for n in args.sizes:
+            bar.stage(f"{name}, {n} x {n}")
             if "Turing" in name:  # one head in the middle of a random tape
                 grid = rng.integers(0, machine.n_symbols, size=(n, n))
                 grid[n // 2, n // 2] += machine.n_symbols
@@ -89,6 +104,7 @@ def main() -> None:
                 f"ratio {row['network_over_reference']:.2f}  flops/cell {row['flops_per_cell']}  "
                 f"exact={row['exact']}"
             )
+            bar.advance()
 
     write_json("compile.json", {"dtype": "float32", "rows": rows})
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -104,6 +120,8 @@ def main() -> None:
             "s--",
             label=f"numpy ref: {name}",
         )
+    ax.set_xticks(args.sizes, [str(n) for n in args.sizes])  # the sizes run, not 10^k
+    ax.set_xticks([], minor=True)
     ax.set_xlabel("grid side n (n x n cells)")
     ax.set_ylabel("cell updates per second")
     ax.set_title(f"Compiled programs, CPU float32, L = {args.layers}")

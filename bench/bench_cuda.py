@@ -22,19 +22,23 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
-from _common import write_json
-
-from turing_rcnn import GaussianElimination, ParityTask, RCNNLearner
+from _common import Progress, bench_parser, write_json
 
 HERE = Path(__file__).resolve().parent
+EXACT_DS = (8, 10, 12)  # exactness: d, each consistent and noisy
 
 
-def exactness(ds=(8, 10, 12), device: str = "cuda") -> list[dict]:
+def exactness(ds=EXACT_DS, device: str = "cuda", bar=None) -> list[dict]:
+    import torch
+
+    from turing_rcnn import GaussianElimination, ParityTask, RCNNLearner
+
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     rows = []
     for d, noise in itertools.product(ds, (0.0, 0.1)):
+        if bar:
+            bar.stage(f"exactness d = {d}, noise {noise}")
         data = ParityTask(d, noise=noise).make(d + 10, n_test=4, seed=d)
         points = np.array(list(itertools.product([-1.0, 1.0], repeat=d)))
         cpu = RCNNLearner("gauss").fit(data.X_train, data.y_train)
@@ -65,6 +69,8 @@ def exactness(ds=(8, 10, 12), device: str = "cuda") -> list[dict]:
             }
         )
         print(json.dumps(rows[-1]), flush=True)
+        if bar:
+            bar.advance()
     return rows
 
 
@@ -78,26 +84,39 @@ def timing(d: int, device: str, threads: int, limit: float) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = bench_parser(__doc__)
     parser.add_argument("--d", type=int, nargs="+", default=[64, 128, 256])
     parser.add_argument("--budget", type=float, default=400, help="seconds for the timings")
     parser.add_argument("--cpu-up-to", type=int, default=64, help="CPU baseline for d <= this")
-    args = parser.parse_args()
-    if not torch.cuda.is_available():
-        raise SystemExit("bench_cuda: no CUDA device here")
-    out = {"gpu": torch.cuda.get_device_name(), "exactness": exactness(), "timing": []}
-    write_json("cuda.json", out)
-    end = time.perf_counter() + args.budget
-    for d in args.d:
-        for device in ("cuda", "cpu") if d <= args.cpu_up_to else ("cuda",):
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    args = parse_args()
+    runs = [
+        (d, dev) for d in args.d for dev in ("cuda", "cpu") if dev == "cuda" or d <= args.cpu_up_to
+    ]
+    with Progress("bench_cuda", 2 * len(EXACT_DS) + len(runs), not args.no_progress) as bar:
+        bar.stage("importing torch")
+        import torch
+
+        if not torch.cuda.is_available():
+            raise SystemExit("bench_cuda: no CUDA device here")
+        out = {"gpu": torch.cuda.get_device_name(), "exactness": exactness(bar=bar), "timing": []}
+        write_json("cuda.json", out)
+        end = time.perf_counter() + args.budget
+        for d, device in runs:
+            bar.stage(f"timing d = {d} on {device} (bench_scale --one)")
             left = end - time.perf_counter()
             if left < 10:
                 out["timing"].append({"d": d, "device": device, "skipped": "budget spent"})
+                bar.advance()
                 continue
             out["timing"].append(timing(d, device, 1, left))
             print(json.dumps(out["timing"][-1]), flush=True)
             write_json("cuda.json", out)
+            bar.advance()
 
 
 if __name__ == "__main__":

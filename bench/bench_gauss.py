@@ -11,25 +11,33 @@ from __future__ import annotations
 
 import argparse
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from _common import RESULTS, best_of, write_json  # noqa: E402
-
-from turing_rcnn import GaussianElimination, ParityTask, gauss_reference  # noqa: E402
+import numpy as np
+from _common import RESULTS, Progress, bench_parser, best_of, pyplot, write_json
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = bench_parser(__doc__)
     parser.add_argument("--dims", type=int, nargs="+", default=[64, 256, 1024, 4096])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--n-test", type=int, default=1000)
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    args = parse_args()
+    with Progress("bench_gauss", len(args.dims), not args.no_progress) as bar:
+        bar.stage("importing")
+        run(args, bar)
+
+
+def run(args, bar) -> None:
+    plt = pyplot()
+
+    from turing_rcnn import GaussianElimination, ParityTask, gauss_reference
 
     rows = []
     for d in args.dims:
+        bar.stage(f"d = {d}")
         data = ParityTask(d).make(d + 10, n_test=args.n_test, seed=d)
 
         def packed(data=data):
@@ -56,6 +64,7 @@ def main() -> None:
             f"d={d:5d}  packed {t_packed:8.3f}s  unpacked {t_ref:8.3f}s  "
             f"speedup {row['speedup']:6.1f}x  agree={row['agree']}  error={row['test_error']:.3f}"
         )
+        bar.advance()
 
     write_json("gauss.json", {"rows": rows})
 

@@ -16,6 +16,7 @@ Writes gauss_rcnn.json and gauss_rcnn.png.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import platform
 import subprocess
@@ -23,26 +24,24 @@ import sys
 import time
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from _common import RESULTS, TRACKED, Progress, bench_parser, pyplot
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from _common import RESULTS  # noqa: E402
-
-from turing_rcnn import (  # noqa: E402
-    SGDMLP,
-    GaussianElimination,
-    ParityTask,
-    RCNNLearner,
-    spanning_probability,
-)
-
-MODEL = RCNNLearner("gauss")
+# torch, matplotlib and turing_rcnn load after the arguments
 
 
-def evaluate(task: ParityTask, m: int, n_test: int, seed: int, rcnn: bool) -> dict:
+@functools.cache
+def rcnn_gauss():
+    """The one RCNNLearner("gauss") every evaluation refits."""
+    from turing_rcnn import RCNNLearner
+
+    return RCNNLearner("gauss")
+
+
+def evaluate(task, m: int, n_test: int, seed: int, rcnn: bool) -> dict:
+    from turing_rcnn import SGDMLP, GaussianElimination
+
+    model = rcnn_gauss()
     data = task.make(m, n_test=n_test, seed=seed)
     ge = GaussianElimination().fit(data.X_train, data.y_train).predict(data.X_test)
     mlp = SGDMLP(steps=2000, seed=seed).fit(data.X_train, data.y_train).predict(data.X_test)
@@ -58,11 +57,11 @@ def evaluate(task: ParityTask, m: int, n_test: int, seed: int, rcnn: bool) -> di
     }
     if rcnn:
         start = time.perf_counter()
-        pred = MODEL.fit(data.X_train, data.y_train).predict(data.X_test)
+        pred = model.fit(data.X_train, data.y_train).predict(data.X_test)
         row |= {
             "rcnn_error": float(np.mean(pred != data.y_test)),
             "agreement": float(np.mean(pred == ge)),
-            "memorisation_exact": MODEL.memorisation_exact_,
+            "memorisation_exact": model.memorisation_exact_,
             "rcnn_seconds": time.perf_counter() - start,
         }
     return row
@@ -93,56 +92,94 @@ print(json.dumps({"d": d, "m": d + 10, "evaluation": sys.argv[4], "layers": mode
 """
 
 
-def error_sweeps(seeds: list[int]) -> dict:
-    """(a) error vs m for d in {8, 16, 32, 64}, (b) 3-sparse, (c) 5% label noise."""
-    curve = []
+def curve_points(seeds: list[int]) -> list[tuple[int, int, int]]:
+    """(d, m, seed) of the error-vs-m curve (a)."""
+    out = []
     for d in (8, 16, 32, 64):
         for m in sorted({max(1, d // 2), d - 2, d, d + 2, d + 5, d + 10}):
-            for seed in seeds:
-                rcnn = d <= 16 and (d == 8 or seed == 0)
-                curve.append(evaluate(ParityTask(d), m, 100 if d == 16 else 200, seed, rcnn))
-                print("a", {k: v for k, v in curve[-1].items() if k != "rcnn_seconds"})
-    sparse = [evaluate(ParityTask(10, k=3), m, 200, s, True) for m in (10, 20) for s in seeds]
+            out += [(d, m, seed) for seed in seeds]
+    return out
+
+
+def error_sweeps(seeds: list[int], bar) -> dict:
+    """(a) error vs m for d in {8, 16, 32, 64}, (b) 3-sparse, (c) 5% label noise."""
+    from turing_rcnn import ParityTask
+
+    curve = []
+    for d, m, seed in curve_points(seeds):
+        bar.stage(f"(a) error vs m: d = {d}, m = {m}, seed {seed}")
+        rcnn = d <= 16 and (d == 8 or seed == 0)
+        curve.append(evaluate(ParityTask(d), m, 100 if d == 16 else 200, seed, rcnn))
+        print("a", {k: v for k, v in curve[-1].items() if k != "rcnn_seconds"})
+        bar.advance()
+    sparse = []
+    for m, s in [(m, s) for m in (10, 20) for s in seeds]:
+        bar.stage(f"(b) 3-sparse parity: m = {m}, seed {s}")
+        sparse.append(evaluate(ParityTask(10, k=3), m, 200, s, True))
+        bar.advance()
     print("b", sparse)
-    noisy = ParityTask(8, noise=0.05)
-    noise = [evaluate(noisy, m, 200, s, True) for m in (18, 40) for s in seeds]
+    noisy, noise = ParityTask(8, noise=0.05), []
+    for m, s in [(m, s) for m in (18, 40) for s in seeds]:
+        bar.stage(f"(c) 5% label noise: m = {m}, seed {s}")
+        noise.append(evaluate(noisy, m, 200, s, True))
+        bar.advance()
     print("c", noise)
     return {"error_vs_m": curve, "sparse": sparse, "noise": noise}
 
 
-def cost(ds) -> list[dict]:
+def cost(ds, bar) -> list[dict]:
     """(d) the dense convolution and the change-driven evaluation, each d and mode in a
     fresh process (its own peak memory)."""
     rows = []
     for d in ds:
         for mode in ("dense", "changes"):
+            bar.stage(f"(d) cost: d = {d}, {mode} (fresh process)")
             argv = [sys.executable, "-c", COST, str(d), "50", str(Path(__file__).parent), mode]
             res = subprocess.run(argv, capture_output=True, text=True, check=True)
             rows.append(json.loads(res.stdout.strip().splitlines()[-1]))
             print("d", rows[-1])
+            bar.advance()
     return rows
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = bench_parser(__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer points (a smoke run)")
     parser.add_argument("--cost-only", action="store_true", help="redo (d) in the saved JSON")
-    args = parser.parse_args()
-    torch.set_num_threads(2)
-    meta = {"machine": platform.machine(), "threads": 2, "torch": torch.__version__}
-    out: dict = {"meta": meta | {"dtype": "float32"}}
-    if args.cost_only:
-        out = json.loads((RESULTS / "gauss_rcnn.json").read_text())
-    else:
-        out |= error_sweeps([0] if args.quick else [0, 1, 2])
-    out["cost"] = cost((4, 8) if args.quick else (4, 8, 12, 16))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "gauss_rcnn.json").write_text(json.dumps(out, indent=2) + "\n")
-    plot(out["error_vs_m"], out["cost"])
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    args = parse_args()
+    seeds = [0] if args.quick else [0, 1, 2]
+    ds = (4, 8) if args.quick else (4, 8, 12, 16)
+    total = 2 * len(ds) + (0 if args.cost_only else len(curve_points(seeds)) + 4 * len(seeds))
+    with Progress("bench_gauss_rcnn", total, not args.no_progress) as bar:
+        bar.stage("importing torch")
+        import torch
+
+        torch.set_num_threads(2)
+        meta = {"machine": platform.machine(), "threads": 2, "torch": torch.__version__}
+        out: dict = {"meta": meta | {"dtype": "float32"}}
+        if args.cost_only:  # the sweeps of the last full run: here, else the tracked one
+            saved = RESULTS / "gauss_rcnn.json"
+            saved = saved if saved.exists() else TRACKED / "gauss_rcnn.json"
+            out = json.loads(saved.read_text())
+        else:
+            out |= error_sweeps(seeds, bar)
+        out["cost"] = cost(ds, bar)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "gauss_rcnn.json").write_text(json.dumps(out, indent=2) + "\n")
+        bar.stage("plotting")
+        plot(out["error_vs_m"], out["cost"])
     print(f"wrote {RESULTS / 'gauss_rcnn.json'} and {RESULTS / 'gauss_rcnn.png'}")
 
 
 def plot(curve: list[dict], cost_rows: list[dict]) -> None:
+    plt = pyplot()
+
+    from turing_rcnn import spanning_probability
+
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     for d, colour in zip((8, 16, 32, 64), ("C0", "C1", "C2", "C3"), strict=True):
         rows = [r for r in curve if r["d"] == d]

@@ -17,23 +17,36 @@ import json
 import time
 
 import numpy as np
-import torch
-from _common import RESULTS, TRACKED, write_json
-
-from turing_rcnn.compile import compile_program
-from turing_rcnn.trainable import get_algo_task
-from turing_rcnn.trainable.extract import Rule
-from turing_rcnn.trainable.verify import run_rule
+from _common import RESULTS, TRACKED, Progress, bench_parser, write_json
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = bench_parser(__doc__)
     parser.add_argument("--tasks", nargs="+", default=["addition", "prefix-parity"])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000])
     parser.add_argument("--count", type=int, default=100)
-    args = parser.parse_args()
-    torch.set_num_threads(1)
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    args = parse_args()
     verified = json.loads((TRACKED / "rules.json").read_text())["rows"]
+    runs = sum(r["task"] in args.tasks and r["exact"] for r in verified) * len(args.sizes)
+    with Progress("bench_long", runs, not args.no_progress) as bar:
+        bar.stage("importing torch")
+        run(args, verified, bar)
+    print(f"wrote {RESULTS / 'long.json'}")
+
+
+def run(args, verified: list[dict], bar) -> None:
+    import torch
+
+    from turing_rcnn.compile import compile_program
+    from turing_rcnn.trainable import get_algo_task
+    from turing_rcnn.trainable.extract import Rule
+    from turing_rcnn.trainable.verify import run_rule
+
+    torch.set_num_threads(1)
     path = RESULTS / "long.json"  # rows of other tasks and sizes stay
     old = json.loads(path.read_text())["rows"] if path.exists() else []
     rows = [r for r in old if r["task"] not in args.tasks or r["size"] not in args.sizes]
@@ -45,6 +58,7 @@ def main() -> None:
             compiled = compile_program(rule.program)
             rng = np.random.default_rng(10_000 + r["seed"])
             for size in args.sizes:
+                bar.stage(f"{stem}: {args.count} inputs of {size} bits")
                 x, y = task.sample(args.count, size, rng)
                 start = time.perf_counter()
                 answers, fixed = run_rule(compiled, rule, x, task.iterations(size))
@@ -63,7 +77,7 @@ def main() -> None:
                 )
                 print(json.dumps(rows[-1]), flush=True)
                 write_json("long.json", {"rows": rows})
-    print(f"wrote {RESULTS / 'long.json'}")
+                bar.advance()
 
 
 if __name__ == "__main__":

@@ -19,15 +19,11 @@ import json
 import time
 
 import numpy as np
-import torch
-from _common import RESULTS, write_json
-
-from turing_rcnn import AlgorithmLearner, pretrained
-from turing_rcnn.trainable import Maze
+from _common import RESULTS, Progress, bench_parser, write_json
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = bench_parser(__doc__)
     parser.add_argument(
         "runs", nargs="+", help="train-algo --out folders (model.pt inside), or shipped names"
     )
@@ -38,7 +34,26 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=3600.0, help="seconds for all runs")
     parser.add_argument("--cycles", type=float, default=0.0, help="knocked-down wall fraction")
     parser.add_argument("--out", default="maze_filter", help="results name (.json)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if len(args.counts) != len(args.sizes):
+        parser.error(f"--counts takes one number per size ({len(args.sizes)})")
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    runs = len(args.sizes) * len(args.runs)
+    with Progress("bench_maze_filter", runs, not args.no_progress) as bar:
+        bar.stage("importing torch")
+        measure(args, bar)
+
+
+def measure(args, bar) -> None:
+    import torch
+
+    from turing_rcnn import AlgorithmLearner, pretrained
+    from turing_rcnn.trainable import Maze
+
     torch.set_num_threads(1)
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
@@ -47,12 +62,14 @@ def main() -> None:
     end = time.perf_counter() + args.budget
     for size, count in zip(args.sizes, args.counts, strict=True):
         for run in args.runs:
+            bar.stage(f"{run}: {count} mazes of size {size}")
             path = pretrained.resolve(run, "filter") if "/" not in run else f"{run}/model.pt"
             model = AlgorithmLearner.load(path, progress=False)
             task = Maze(cycles=args.cycles) if args.cycles else model.task_
             model.net_.to(args.device)
             if time.perf_counter() > end:
                 print(json.dumps({"run": run, "size": size, "skipped": "budget spent"}))
+                bar.advance()
                 continue
             rng = np.random.default_rng(20_000 + size)
             x, y = task.sample(count, size, rng)
@@ -78,6 +95,7 @@ def main() -> None:
             rows = [r for r in rows if _key(r) != key] + [row]
             print(json.dumps(row), flush=True)
             write_json(f"{args.out}.json", {"rows": rows})
+            bar.advance()
 
 
 def _key(row: dict) -> tuple:

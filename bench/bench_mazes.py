@@ -25,19 +25,13 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib
 import numpy as np
-import torch
-from _common import RESULTS, write_json
+from _common import RESULTS, Progress, bench_parser, pyplot, write_json
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from turing_rcnn import pretrained
-from turing_rcnn.compile import compile_program
-from turing_rcnn.trainable import Maze, mazes
-from turing_rcnn.trainable.extract import Rule
+if TYPE_CHECKING:  # torch, matplotlib and turing_rcnn load after the arguments
+    from turing_rcnn.trainable.extract import Rule
 
 PICTURE = 201  # the size whose first maze is drawn, solved by each rule
 
@@ -52,6 +46,11 @@ def exact_rule(
 ) -> tuple[dict, np.ndarray, np.ndarray]:
     """One rule (the task's hand-written one, or `rule`) on the mazes x with paths y:
     the row of results, the answers (B, 1, H, W) and which mazes they solve (B,)."""
+    import torch
+
+    from turing_rcnn.compile import compile_program
+    from turing_rcnn.trainable import Maze, mazes
+
     task = Maze(cycles=cycles)
     compiled = compile_program(rule.program if rule else task.program())
     initial = rule.initial(x) if rule else task.to_symbols(x)
@@ -81,8 +80,8 @@ def exact_rule(
     return row, answers, right
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = bench_parser(__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[59, 201, 801])
     parser.add_argument(
         "--count", type=int, nargs="+", default=[20], help="mazes per size (one, or one per size)"
@@ -96,10 +95,31 @@ def main() -> None:
         help="rules run on the same mazes: 'hand' (the task's own), a shipped name or a rule.json",
     )
     parser.add_argument("--out", default="mazes", help="results name (.json)")
-    args = parser.parse_args()
-    counts = args.count * len(args.sizes) if len(args.count) == 1 else args.count
-    if len(counts) != len(args.sizes):
+    args = parser.parse_args(argv)
+    args.counts = args.count * len(args.sizes) if len(args.count) == 1 else args.count
+    if len(args.counts) != len(args.sizes):
         parser.error(f"--count takes one number or one per size ({len(args.sizes)})")
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    runs = 1 + len(args.sizes) * len(args.rule)  # the generator's timing, then the rules
+    with Progress("bench_mazes", runs, not args.no_progress) as bar:
+        bar.stage("importing torch")
+        run(args, bar)
+    print(f"wrote {RESULTS / args.out}.json and .png")
+
+
+def run(args, bar) -> None:
+    import torch
+
+    from turing_rcnn import pretrained
+    from turing_rcnn.trainable import Maze, mazes
+    from turing_rcnn.trainable.extract import Rule
+
+    counts = args.counts
+    bar.stage("loading the rules")
     rules = {
         name: None if name == "hand" else Rule.load(pretrained.resolve(name, "rule"))
         for name in args.rule
@@ -107,6 +127,7 @@ def main() -> None:
     torch.set_num_threads(1)
     task = Maze(cycles=args.cycles)
     rng = np.random.default_rng(0)
+    bar.stage("generating 50 000 size-9 mazes")
     start = time.perf_counter()
     images, targets = mazes.render(*mazes.generate(50_000, 9, rng))
     out = {
@@ -114,23 +135,26 @@ def main() -> None:
         "generated_shape": list(images.shape),
     }
     print(out)
+    bar.advance()
     out["exact_rule"] = []
     for size, count in zip(args.sizes, counts, strict=True):
+        bar.stage(f"generating {count} mazes of size {size}")
         start = time.perf_counter()
         x, y = task.sample(count, size, rng)
         generate = time.perf_counter() - start
         solved = []
         for name, rule in rules.items():
+            bar.stage(f"maze {size}, rule {label(name)}: {count} mazes")
             row, answers, right = exact_rule(x, y, size, args.device, args.cycles, rule)
             row = {"name": name} | row
             out["exact_rule"].append(row | {"generate_seconds": generate})
             print(row, flush=True)
             write_json(f"{args.out}.json", out)
             solved.append((row, answers[0, 0], right[0]))
+            bar.advance()
         if size == PICTURE:
             picture(x[0].numpy(), solved, RESULTS / f"{args.out}_{size}.png")
     plot(out["exact_rule"], RESULTS / f"{args.out}.png")
-    print(f"wrote {RESULTS / args.out}.json and .png")
 
 
 def label(name: str) -> str:
@@ -139,6 +163,7 @@ def label(name: str) -> str:
 
 def plot(rows: list[dict], path: Path) -> None:
     """Accuracy and layers to the fixed point against the maze size, one line per rule."""
+    plt = pyplot()
     fig, (acc, layers) = plt.subplots(1, 2, figsize=(10, 4))
     for k, name in enumerate(dict.fromkeys(r["name"] for r in rows)):
         mine = [r for r in rows if r["name"] == name]
@@ -151,8 +176,11 @@ def plot(rows: list[dict], path: Path) -> None:
     acc.set_title("mazes" + (f" with cycles (p = {cycles})" if cycles else ""))
     layers.set(xlabel="maze size", ylabel="layers to the fixed point (slowest maze)")
     layers.set_title("the run stops at its fixed point")
+    sizes = sorted({r["size"] for r in rows})
     for ax in (acc, layers):
         ax.grid(alpha=0.3)
+        ax.set_xticks(sizes, [str(s) for s in sizes])  # the sizes run, not 10^k
+        ax.set_xticks([], minor=True)
         ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -162,6 +190,7 @@ def plot(rows: list[dict], path: Path) -> None:
 def picture(x: np.ndarray, solved: list, path: Path) -> None:
     """The first maze of a size (entry grid: walls black, start green, end red) with each
     rule's answer drawn in blue on it; `solved`: (row, answer, is it right) per rule."""
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(solved), figsize=(5 * len(solved), 5.8), squeeze=False)
     for ax, (row, answer, right) in zip(axes[0], solved, strict=True):
         image = x.transpose(1, 2, 0).copy()

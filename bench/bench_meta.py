@@ -3,12 +3,16 @@ read its rule off, verify it (meta.verify: exhaustive small problems, every labe
 pattern to m = 12, random to m = 64, the answer stays put, then Algorithm 1 in the
 compiled Theorem 1 frame), and for filters that do not validate perfectly, their
 accuracy against m (and, for majority, against the margin |#(+1) - #(-1)|).
-Writes meta.json and meta.png; the rules that verify go to meta_rules/ beside them.
+Writes meta.json and meta.png (accuracy against m at d = 4; a run of gauss alone: its
+accuracy against d at m = 8 and m = d + 10, answer only and with hints, see plot_gauss);
+the rules that verify go to meta_rules/ beside them.
 
     python bench/bench_meta.py --families last-label first-label majority --seeds 0 1 2
     python bench/bench_meta.py --families majority --hints --lr 0.01 --out meta_hints
     python bench/bench_meta.py --families gauss --hints --lr 0.01 --hidden 64 --max-d 6 \
         --max-minutes 8 --out meta_gauss_hints
+    BENCH_REFRESH=1 python bench/bench_meta.py --plot-gauss bench/results/meta_gauss_hints.json \
+        bench/results/meta_hard.json --out meta_gauss_hints   # its figure, no training
 """
 
 from __future__ import annotations
@@ -17,48 +21,39 @@ import argparse
 import collections
 import json
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from _common import RESULTS, write_json
+from _common import RESULTS, Progress, bench_parser, pyplot, write_json
 
 from turing_rcnn.trainable.config import META_HINTS, MetaConfig
-from turing_rcnn.trainable.extract import _neighbourhoods
-from turing_rcnn.trainable.filter import hint_states
-from turing_rcnn.trainable.meta import (
-    FAMILIES,
-    INPUTS,
-    MetaLearner,
-    MetaRule,
-    Table,
-    _hint,
-    _step,
-    hint_trace,
-    layers_for,
-    layout_codes,
-    read_rule,
-    sample,
-    schedule,
-    verify,
-)
+
+if TYPE_CHECKING:
+    from turing_rcnn.trainable.meta import MetaLearner, MetaRule
+
+# torch and turing_rcnn.trainable.meta load where they are used (after the arguments)
+BY_D_M = 8  # accuracy_table's m for the accuracy against d
+BY_D = (1, 2, 4, 8)
+BY_SIZE_D = (4, 6, 8, 12, 16)  # at m = d + 10: the moonshot's sizes
 
 
 def accuracy_table(model: MetaLearner, rng) -> dict:
     """The filter's accuracy at m = 2..32 (d = 4) on 256 random problems each; for
     families that read the data also at d = 1..8 (m = 8); for majority by margin at
     m = 8 and 16."""
+    from turing_rcnn.trainable.meta import sample
+
     out = {"by_m": {}}
     for m in (2, 4, 8, 16, 32):
         X, y, x, want = sample(model.family_, 256, m, 4, rng)
         out["by_m"][m] = float((model.answers(X, y, x) == want).mean())
     if model.family_.reads_data:  # and against d, at m = 8
         out["by_d"] = {}
-        for d in (1, 2, 4, 8):
-            X, y, x, want = sample(model.family_, 256, 8, d, rng)
+        for d in BY_D:
+            X, y, x, want = sample(model.family_, 256, BY_D_M, d, rng)
             out["by_d"][d] = float((model.answers(X, y, x) == want).mean())
     if model.family_.name == "gauss":  # the moonshot's sizes: to d = 16, m = d + 10
-        out["by_size"] = model.size_accuracy([(d + 10, d) for d in (4, 6, 8, 12, 16)], 256, 7)
+        out["by_size"] = model.size_accuracy([(d + 10, d) for d in BY_SIZE_D], 256, 7)
     if model.family_.name == "majority":
         out["by_margin"] = {}
         for m in (8, 16):
@@ -74,6 +69,9 @@ def accuracy_table(model: MetaLearner, rng) -> dict:
 def hint_symbols(family) -> dict[int, str]:
     """Each hint state k > 0 -> the hint symbol it stands for (filter.hint_states, with
     the hint's top-left start symbols among the starts, as meta.hint_trace has them)."""
+    from turing_rcnn.trainable.filter import hint_states
+    from turing_rcnn.trainable.meta import INPUTS, _hint
+
     hint = _hint(family)
     states = hint_states(hint.program, INPUTS + list(hint.start.values()))
     return {int(k): s for s, k in zip(hint.program.symbols, states, strict=True) if k > 0}
@@ -86,6 +84,20 @@ def departures(model: MetaLearner, sizes, count: int = 100, seed: int = 9) -> di
     hint's runs at the training sizes: its whole 3x3, or the 3 cells the hand-written
     rule reads (C, N, W for GF(2) elimination). The commonest first departures are named:
     (C, N, W) hint symbols -> the hint's next symbol, the filter's."""
+    import torch
+    import torch.nn.functional as F
+
+    from turing_rcnn.trainable.extract import _neighbourhoods
+    from turing_rcnn.trainable.meta import (
+        INPUTS,
+        _step,
+        hint_trace,
+        layers_for,
+        layout_codes,
+        sample,
+        schedule,
+    )
+
     family, net, cfg = model.family_, model.net_, model.config_
     symbol = hint_symbols(family)
     rng, near = np.random.default_rng(seed), [1, 3, 4]  # N, W, C in row-major order
@@ -159,6 +171,8 @@ def hint_agreement(rule: MetaRule) -> dict:
     hint's symbols (state 0: the layout symbol INPUTS[c]; k > 0: the hint symbol with
     hint state k), the hint program steps that 3x3 grid, and its centre is compared
     with the entry's target. Entries naming a state the hint has no symbol for: 'other'."""
+    from turing_rcnn.trainable.meta import FAMILIES, INPUTS, Table, _hint
+
     hint, program = _hint(FAMILIES[rule.family]).program, rule.rule.program
     extra, table = hint_symbols(FAMILIES[rule.family]), Table(program)
 
@@ -181,8 +195,8 @@ def hint_agreement(rule: MetaRule) -> dict:
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = bench_parser(__doc__)
     parser.add_argument("--families", nargs="+", default=["last-label", "first-label", "majority"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--max-minutes", type=float, default=3.0, help="training budget per run")
@@ -191,21 +205,62 @@ def main() -> None:
     parser.add_argument("--symbols", type=int, help="k (default: MetaConfig's, or the hint's)")
     parser.add_argument("--hidden", type=int, default=MetaConfig.hidden, help="hidden units")
     parser.add_argument("--max-d", type=int, default=MetaConfig.max_d, help="trained at d <= this")
-    parser.add_argument("--out", default="meta")
+    parser.add_argument("--out", default="meta", help="results name (.json, .png)")
     parser.add_argument("--baselines", action="store_true", help="label-only learners' scores")
-    parser.add_argument("--table", nargs="+", help="print the README table of these JSON files")
-    args = parser.parse_args()
-    if args.baselines:
-        write_json("meta_baselines.json", {"agreement": baselines(np.random.default_rng(5))})
-        return
-    if args.table:
-        rows = [r for f in args.table for r in json.loads(open(f).read())["rows"]]
-        print(markdown(rows) + "\n\n" + markdown_gauss(rows))
-        return
+    parser.add_argument(
+        "--table", nargs="+", help="print the results-page tables of these JSON files"
+    )
+    parser.add_argument(
+        "--plot-gauss",
+        nargs="+",
+        metavar="JSON",
+        help="no training: draw the GF(2) rows of these JSON files against d to OUT.png",
+    )
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    args = parse_args()
+    runs = len(args.families) * len(args.seeds)
+    quick = args.baselines or args.table or args.plot_gauss
+    with Progress("bench_meta", None if quick else runs, not args.no_progress) as bar:
+        if args.baselines:
+            bar.stage("label-only baselines")
+            write_json("meta_baselines.json", {"agreement": baselines(np.random.default_rng(5))})
+            return
+        if args.table:
+            bar.stage("the results-page tables")
+            rows = [r for f in args.table for r in json.loads(open(f).read())["rows"]]
+            print(markdown(rows) + "\n\n" + markdown_gauss(rows))
+            return
+        if args.plot_gauss:
+            bar.stage("plotting")
+            rows = [r for f in args.plot_gauss for r in json.loads(open(f).read())["rows"]]
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            plot_gauss(rows, RESULTS / f"{args.out}.png")
+            print(f"wrote {RESULTS / args.out}.png")
+            return
+        bar.stage("importing torch")
+        rows = train(args, bar)
+    if any(r["learner"] != "gauss" for r in rows):
+        plot(rows, RESULTS / f"{args.out}.png")
+    if any(r["learner"] == "gauss" for r in rows):  # the GF(2) rows against d
+        gauss = "" if all(r["learner"] == "gauss" for r in rows) else "_gauss"
+        plot_gauss(rows, RESULTS / f"{args.out}{gauss}.png")
+
+
+def train(args, bar) -> list[dict]:
+    """Meta-train, measure and (where right everywhere) read off and verify each run."""
+    import torch
+
+    from turing_rcnn.trainable.meta import MetaLearner, read_rule, verify
+
     torch.set_num_threads(1)
     rows = []
     for name in args.families:
         for seed in args.seeds:
+            here = f"{name}{' (hints)' * args.hints} seed {seed}"
+            bar.stage(f"{here}: training")
             symbols = args.symbols or max(MetaConfig.symbols, META_HINTS.get(name, 0) * args.hints)
             cfg = MetaConfig(
                 learner=name,
@@ -231,11 +286,14 @@ def main() -> None:
                 "val_accuracy": model.history_.val_accuracy[-1],
                 "frozen": sorted(model.frozen_),
             }
+            bar.stage(f"{here}: accuracy against m and d")
             row |= accuracy_table(model, np.random.default_rng(100 + seed))
             if cfg.hints and name == "gauss":  # the moonshot's failing cases
+                bar.stage(f"{here}: departures from the hint's trace")
                 row["departures"] = departures(model, [(d + 10, d) for d in (6, 8, 12, 16)])
             measured = [v for key in ("by_m", "by_d", "by_size") for v in row.get(key, {}).values()]
             if min(measured) == 1.0:
+                bar.stage(f"{here}: reading off and verifying the rule")
                 rule = read_rule(model)
                 row["verify"] = verify(rule, seed=seed)
                 if cfg.hints:
@@ -249,13 +307,16 @@ def main() -> None:
             rows.append(row)
             print(json.dumps(row), flush=True)
             write_json(f"{args.out}.json", {"rows": rows})
-    plot(rows, RESULTS / f"{args.out}.png")
+            bar.advance()
+    return rows
 
 
 def baselines(rng) -> dict:
     """For the families that read the data: how often a label-only learner (majority,
     first-label, last-label) gives the family's answer, at m = 2, 8, 32 (d = 4; 2 000
     problems each): what a filter that learned only a label statistic would score."""
+    from turing_rcnn.trainable.meta import FAMILIES, sample
+
     out = {}
     for name in ("nearest-neighbour", "gauss"):
         out[name] = {}
@@ -276,7 +337,10 @@ def baselines(rng) -> dict:
 
 
 def markdown(rows: list[dict]) -> str:
-    """The README's table of the runs (between <!-- meta: begin --> and <!-- meta: end -->)."""
+    """The table of the runs on docs/results/meta.md (between <!-- meta: begin -->
+    and <!-- meta: end -->)."""
+    from turing_rcnn.trainable.meta import INPUTS
+
     out = [
         "| learner | seed | steps | train [s] | filter right at m = 2 / 8 / 32 | frozen cells "
         "| table entries | guards (merged) | (a) exhaustive + label patterns | (b) random "
@@ -305,9 +369,10 @@ def markdown(rows: list[dict]) -> str:
 
 
 def markdown_gauss(rows: list[dict]) -> str:
-    """The README's table of the GF(2) runs against d (between <!-- meta-gauss: begin -->
-    and <!-- meta-gauss: end -->): the filter's accuracy at m = 8 and at m = d + 10, and
-    for hint-trained filters where their free runs first leave the hint's trace."""
+    """The table of the GF(2) runs against d on docs/results/meta.md (between
+    <!-- meta-gauss: begin --> and <!-- meta-gauss: end -->): the filter's accuracy at
+    m = 8 and at m = d + 10, and for hint-trained filters where their free runs first
+    leave the hint's trace."""
     out = [
         "| gauss | seed | d = 1 / 2 / 4 / 8 (m = 8) | d = 4 / 6 / 8 / 12 / 16 (m = d + 10) "
         "| left the trace at d = 8 / 12 / 16 | first departures met in training: 3x3 / C, N, W |",
@@ -330,17 +395,15 @@ def markdown_gauss(rows: list[dict]) -> str:
 
 
 def plot(rows: list[dict], path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """The filters' accuracy against m (at d = 4), one line per family and seed."""
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.4))
+    ms = sorted({int(m) for row in rows for m in row["by_m"]})
     for row in rows:
-        ms = sorted(row["by_m"], key=int)
+        mine = sorted(row["by_m"], key=int)
         ax.plot(
-            [int(m) for m in ms],
-            [row["by_m"][m] for m in ms],
+            [int(m) for m in mine],
+            [row["by_m"][m] for m in mine],
             marker="o",
             label=f"{row['learner']}{' (hints)' if row.get('hints') else ''} s{row['seed']}",
             alpha=0.7,
@@ -348,11 +411,106 @@ def plot(rows: list[dict], path) -> None:
     ax.set(
         xscale="log",
         xlabel="m (training examples; trained at m <= 8)",
-        ylabel="accuracy of the filter",
+        ylabel="accuracy of the filter (d = 4)",
         ylim=(0.4, 1.02),
     )
+    ax.set_xticks(ms, [str(m) for m in ms])  # the m measured, not 10^k
+    ax.set_xticks([], minor=True)
     ax.legend(fontsize=6, ncol=2)
     fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def gauss_series(rows: list[dict]) -> list[dict]:
+    """The GF(2) rows as lines against d: per row, its accuracy at m = BY_D_M (`by_d`)
+    and at the sizes of `by_size` ("MxD" keys), each {route, seed, m, d: [...], acc: [...]}."""
+    out = []
+    for r in rows:
+        if r["learner"] != "gauss":
+            continue
+        route = "with hints" if r.get("hints") else "answer only"
+        if r.get("by_d"):
+            d = sorted(r["by_d"], key=int)
+            acc = [r["by_d"][k] for k in d]
+            out.append(
+                {"route": route, "seed": r["seed"], "m": f"m = {BY_D_M}"}
+                | {"d": [int(k) for k in d], "acc": acc}
+            )
+        if r.get("by_size"):
+            sizes = sorted(
+                (tuple(map(int, k.split("x"))) for k in r["by_size"]), key=lambda s: s[1]
+            )
+            offsets = {m - d for m, d in sizes}
+            m = f"m = d + {offsets.pop()}" if len(offsets) == 1 else "m as measured"
+            acc = [r["by_size"][f"{m_}x{d}"] for m_, d in sizes]
+            out.append(
+                {"route": route, "seed": r["seed"], "m": m, "d": [d for _, d in sizes], "acc": acc}
+            )
+    return out
+
+
+def plot_gauss(rows: list[dict], path) -> None:
+    """The GF(2)-elimination filters' accuracy against d: one panel per m (m = 8, and
+    m = d + 10), one line per route (answer only / with hints: colour and line style)
+    and seed (marker), chance (0.5) dashed."""
+    plt = pyplot()
+    series = gauss_series(rows)
+    panels = list(dict.fromkeys(s["m"] for s in series))
+    routes = {"answer only": ("C3", "-."), "with hints": ("C0", "-")}
+    markers = "os^Dv<>p"
+    ds = sorted({d for s in series for d in s["d"]})
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(5.2 * len(panels), 4.2), sharey=True, squeeze=False
+    )
+    for ax, panel in zip(axes[0], panels, strict=True):
+        for s in series:
+            if s["m"] != panel:
+                continue
+            colour, style = routes[s["route"]]
+            seeds = sorted({x["seed"] for x in series})
+            ax.plot(
+                s["d"],
+                s["acc"],
+                style,
+                color=colour,
+                marker=markers[seeds.index(s["seed"]) % len(markers)],
+                alpha=0.8,
+                label=f"{s['route']}, seed {s['seed']}",
+            )
+        ax.axhline(0.5, color="grey", ls="--", lw=1.2, label="chance (0.5)")
+        missing = [
+            r for r in routes if not any(s["route"] == r and s["m"] == panel for s in series)
+        ]
+        if missing:
+            ax.text(
+                0.03,
+                0.04,
+                f"{', '.join(missing)}: not measured at {panel}",
+                transform=ax.transAxes,
+                fontsize=8,
+                color="dimgrey",
+            )
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(ds, [str(d) for d in ds])
+        ax.minorticks_off()
+        ax.set(xlim=(ds[0] / 1.15, ds[-1] * 1.15), ylim=(0.4, 1.02))
+        ax.set(xlabel="d (bits per example)", title=f"{panel} examples")
+        ax.grid(True, alpha=0.3)
+    handles = {}  # one legend for both panels, below them
+    for ax in axes[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    order = sorted(handles, key=lambda k: (k.startswith("chance"), not k.startswith("with"), k))
+    rows_ = max(1, len({s["seed"] for s in series}))  # a column per route, then chance
+    columns = -(-len(order) // rows_)
+    blank = plt.Line2D([], [], alpha=0)  # pads the chance column so routes keep theirs
+    shown = [handles[k] for k in order] + [blank] * (rows_ * columns - len(order))
+    labels = order + [""] * (rows_ * columns - len(order))
+    fig.legend(shown, labels, loc="lower center", ncol=columns, fontsize=8, frameon=False)
+    axes[0][0].set_ylabel("accuracy of the filter (256 random problems)")
+    fig.suptitle("GF(2) elimination meta-trained by SGD: accuracy against d")
+    fig.tight_layout(rect=(0, 0.04 + 0.035 * rows_, 1, 1))
     fig.savefig(path, dpi=120)
     plt.close(fig)
 

@@ -18,18 +18,10 @@ from __future__ import annotations
 
 import argparse
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
-from _common import RESULTS, write_json
+from _common import RESULTS, Progress, bench_parser, pyplot, write_json
 
-from turing_rcnn import pretrained
-from turing_rcnn.compile import compile_program
-from turing_rcnn.trainable import get_algo_task
-from turing_rcnn.trainable.analysis import settle_times
-from turing_rcnn.trainable.extract import Rule, table_entries
+# matplotlib, torch and turing_rcnn load after the arguments
 
 SIZES = {"prefix-parity": 64, "addition": 64, "flood-fill": 32}
 
@@ -53,6 +45,10 @@ def trace(program, grids: np.ndarray, answers, layers: int):
 
 def side(name: str, program, symbols, answers, target) -> dict:
     """What one rule costs and how its wave moves."""
+    from turing_rcnn.compile import compile_program
+    from turing_rcnn.trainable.analysis import settle_times
+    from turing_rcnn.trainable.extract import table_entries
+
     settle = settle_times(answers[1:], target)  # layers until each cell's answer is final
     moved = (symbols[1:] != symbols[:-1]).reshape(len(symbols) - 1, -1).sum(1)
     still = np.flatnonzero(moved == 0)
@@ -69,13 +65,32 @@ def side(name: str, program, symbols, answers, target) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = bench_parser(__doc__)
     parser.add_argument("--count", type=int, default=50)
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    args = parse_args()
+    with Progress("bench_rule_vs_hand", len(SIZES), not args.no_progress) as bar:
+        bar.stage("importing torch")
+        run(args, bar)
+    print(f"wrote {RESULTS / 'rule_vs_hand.json'} and rule_vs_hand.png")
+
+
+def run(args, bar) -> None:
+    plt = pyplot()
+
+    from turing_rcnn import pretrained
+    from turing_rcnn.trainable import get_algo_task
+    from turing_rcnn.trainable.analysis import settle_times
+    from turing_rcnn.trainable.extract import Rule
+
     rows, rng = [], np.random.default_rng(0)
     fig, axes = plt.subplots(2, len(SIZES), figsize=(4 * len(SIZES), 6.5))
     for column, (name, size) in enumerate(SIZES.items()):
+        bar.stage(f"{name}: hand-written and learned rule on {args.count} inputs of {size}")
         task, learned = get_algo_task(name), Rule.load(pretrained.resolve(name, "rule"))
         x, y = task.sample(args.count, size, rng)
         target, layers = y.numpy()[:, 0], task.iterations(size)
@@ -103,11 +118,11 @@ def main() -> None:
                 f"{name}, {kind}: {r['symbols']} symbols, {r['guards']} guards", fontsize=9
             )
         print(rows[-2], rows[-1], sep="\n", flush=True)
+        bar.advance()
     fig.tight_layout()
     RESULTS.mkdir(parents=True, exist_ok=True)
     fig.savefig(RESULTS / "rule_vs_hand.png", dpi=110)
     write_json("rule_vs_hand.json", {"rows": rows})
-    print(f"wrote {RESULTS / 'rule_vs_hand.json'} and rule_vs_hand.png")
 
 
 if __name__ == "__main__":

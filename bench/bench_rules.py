@@ -24,12 +24,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
-from _common import REFRESH, RESULTS, write_json
+from _common import REFRESH, RESULTS, Progress, bench_parser, write_json
 
-from turing_rcnn.trainable import AlgoConfig, AlgorithmLearner
-from turing_rcnn.trainable.extract import extract
-from turing_rcnn.trainable.verify import verify
+# torch and turing_rcnn load after the arguments
 
 SETUP = {  # the training of each task (k symbols, size, steps, learning rate)
     "prefix-parity": dict(symbols=3, train_size=16, max_steps=1500, lr=3e-3),
@@ -48,7 +45,17 @@ SETUP = {  # the training of each task (k symbols, size, steps, learning rate)
 SHIPPED = Path(__file__).resolve().parents[1] / "src" / "turing_rcnn" / "pretrained"
 
 
-def run(task: str, seed: int, setup: dict, minutes: float, reuse: dict | None, large=None) -> dict:
+def run(
+    task: str, seed: int, setup: dict, minutes: float, reuse: dict | None, large=None, bar=None
+) -> dict:
+    from turing_rcnn.trainable import AlgoConfig, AlgorithmLearner
+    from turing_rcnn.trainable.extract import extract
+    from turing_rcnn.trainable.verify import verify
+
+    def stage(what: str) -> None:
+        if bar:
+            bar.stage(f"{task} seed {seed}: {what}")
+
     cfg = AlgoConfig(task=task, seed=seed, max_minutes=minutes, eval_every=100, **setup)
     folder = RESULTS / "rules"
     stem = _stem((task, seed, cfg.symbols, cfg.neighbourhood))
@@ -58,6 +65,7 @@ def run(task: str, seed: int, setup: dict, minutes: float, reuse: dict | None, l
         row["neighbourhood"], row["hints"] = cfg.neighbourhood, cfg.hints
         row |= {k: reuse[k] for k in ("steps", "train_seconds")}
     else:
+        stage("training")
         learner = AlgorithmLearner(cfg, progress=False)
         start = time.perf_counter()
         learner.fit()
@@ -72,17 +80,20 @@ def run(task: str, seed: int, setup: dict, minutes: float, reuse: dict | None, l
             "steps": learner.steps_,
             "train_seconds": round(time.perf_counter() - start, 1),
         }
+    stage("scoring the network at twice the training size")
     rng = np.random.default_rng(1000 + seed)
     x, y = learner.task_.sample(200, learner.task_.larger(cfg.train_size), rng)
     row["network_accuracy_2x"] = learner.score(x, y)
     folder.mkdir(parents=True, exist_ok=True)
     learner.save(str(folder / f"{stem}.pt"))
+    stage("reading the rule off")
     start = time.perf_counter()
     sizes = (cfg.train_size, learner.task_.larger(cfg.train_size))
     xs = [learner.task_.sample(200, s, rng)[0] for s in sizes]  # a cross rule: only its codes
     rule = extract(learner, xs)
     row["extract_seconds"] = round(time.perf_counter() - start, 1)
     rule.save(str(folder / f"{stem}.json"))
+    stage("verifying the rule")
     report = verify(rule, seed=seed, large=tuple(large) if large else None)
     row |= {
         "table_entries": report["table_entries"],
@@ -110,9 +121,9 @@ def _stem(key: tuple) -> str:
     return f"{task}-{seed}-k{k}" + ("-cross" if neighbourhood == "cross" else "")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", nargs="+", default=list(SETUP))
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = bench_parser(__doc__)
+    parser.add_argument("--tasks", nargs="+", default=list(SETUP), choices=list(SETUP))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--minutes", type=float, default=15.0, help="training budget per seed")
     parser.add_argument("--symbols", type=int, help="k for every task (default: SETUP's)")
@@ -123,8 +134,21 @@ def main() -> None:
     parser.add_argument(
         "--large", type=int, nargs=2, metavar=("COUNT", "SIZE"), help="verify (b) instead"
     )
-    args = parser.parse_args()
-    torch.set_num_threads(1)
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    args = parse_args()
+    total = len(args.tasks) * len(args.seeds)
+    with Progress("bench_rules", total, not args.no_progress) as bar:
+        bar.stage("importing torch")
+        import torch
+
+        torch.set_num_threads(1)
+        train_all(args, bar)
+
+
+def train_all(args, bar) -> None:
     path = RESULTS / "rules.json"
     rows = json.loads(path.read_text())["rows"] if path.exists() else []
     for task in args.tasks:
@@ -136,9 +160,10 @@ def main() -> None:
             old = next((r for r in rows if _key(r) == key), None)
             rows = [r for r in rows if _key(r) != key]
             reuse = old if args.reuse else None
-            rows.append(run(task, seed, setup, args.minutes, reuse, args.large))
+            rows.append(run(task, seed, setup, args.minutes, reuse, args.large, bar))
             print(json.dumps({k: v for k, v in rows[-1].items() if k != "checks"}), flush=True)
             write_json("rules.json", {"rows": rows, "setup": SETUP})
+            bar.advance()
         shape = (SETUP[task]["symbols"], SETUP[task].get("neighbourhood", "square"))
         verified = [r for r in rows if r["task"] == task and _key(r)[2:] == shape and r["exact"]]
         if verified and REFRESH:  # ship the first verified seed's filter and rule

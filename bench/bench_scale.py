@@ -23,7 +23,7 @@ import sys
 import time
 
 import numpy as np
-from _common import RESULTS, peak_mb, write_json
+from _common import RESULTS, Progress, bench_parser, peak_mb, pyplot, write_json
 
 
 def one(d: int, seed: int, points: int, dense_points: int, threads: int, device: str) -> dict:
@@ -93,10 +93,7 @@ def slope(rows: list[dict], key) -> float:
 
 
 def plot(rows: list[dict], path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     ds = sorted({r["d"] for r in rows})
 
@@ -118,6 +115,8 @@ def plot(rows: list[dict], path) -> None:
     c.set(xlabel="d", ylabel="peak resident memory [MB]", title="memory")
     for ax in (a, b, c):
         ax.grid(True, alpha=0.3)
+        ax.set_xticks(ds, [str(d) for d in ds])  # the d run, not 10^k
+        ax.set_xticks([], minor=True)
     a.legend(fontsize=7)
     b.legend(fontsize=7)
     fig.tight_layout()
@@ -125,8 +124,8 @@ def plot(rows: list[dict], path) -> None:
     plt.close(fig)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = bench_parser(__doc__)
     parser.add_argument("--d", type=int, nargs="+", default=[16, 32, 64, 128, 256])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--points", type=int, default=1000)
@@ -135,16 +134,41 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu or cuda (fp32, TF32 off)")
     parser.add_argument("--out", default="scale", help="results name (.json, .png)")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.one:
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    args = parse_args()
+    if args.one:  # a child run: its parent shows the progress
         row = one(
             args.d[0], args.seeds[0], args.points, args.dense_points, args.threads, args.device
         )
         print(json.dumps(row))
         return
+    total = len(args.d) * len(args.seeds)
+    with Progress("bench_scale", total, not args.no_progress) as bar:
+        rows = run_all(args, bar)
+        bar.stage("plotting")
+        big = [r for r in rows if r["d"] >= 32] or rows
+        summary = {
+            "slope_total_seconds_vs_d": slope(
+                big, lambda r: r["fit_seconds"] + r["predict_seconds"]
+            ),
+            "slope_predict_lookups_vs_d": slope(big, lambda r: r["predict_lookups"]),
+            "slope_dense_evaluations_vs_d": slope(big, lambda r: r["predict_dense_evaluations"]),
+            "slope_ge_seconds_vs_d": slope(big, lambda r: r["ge_seconds"]),
+        }
+        print(summary)
+        write_json(f"{args.out}.json", {"rows": rows, "summary": summary})
+        plot(rows, RESULTS / f"{args.out}.png")
+
+
+def run_all(args, bar) -> list[dict]:
+    """Each d and seed in a fresh process (its own peak memory)."""
     rows = []
     for d in args.d:
         for seed in args.seeds:
+            bar.stage(f"d = {d}, seed {seed} (fresh process)")
             argv = [
                 sys.executable,
                 __file__,
@@ -165,16 +189,8 @@ def main() -> None:
             out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
             rows.append(json.loads(out.strip().splitlines()[-1]))
             print(json.dumps(rows[-1]))
-    big = [r for r in rows if r["d"] >= 32] or rows
-    summary = {
-        "slope_total_seconds_vs_d": slope(big, lambda r: r["fit_seconds"] + r["predict_seconds"]),
-        "slope_predict_lookups_vs_d": slope(big, lambda r: r["predict_lookups"]),
-        "slope_dense_evaluations_vs_d": slope(big, lambda r: r["predict_dense_evaluations"]),
-        "slope_ge_seconds_vs_d": slope(big, lambda r: r["ge_seconds"]),
-    }
-    print(summary)
-    write_json(f"{args.out}.json", {"rows": rows, "summary": summary})
-    plot(rows, RESULTS / f"{args.out}.png")
+            bar.advance()
+    return rows
 
 
 if __name__ == "__main__":

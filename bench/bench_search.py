@@ -20,30 +20,16 @@ from __future__ import annotations
 import argparse
 import time
 
-import matplotlib
+import numpy as np
+from _common import RESULTS, Progress, bench_parser, pyplot, write_json
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from _common import RESULTS, write_json  # noqa: E402
-
-from turing_rcnn.programs.learning import LEARNERS  # noqa: E402
-from turing_rcnn.search import (  # noqa: E402
-    AnswerRulePrior,
-    SearchConfig,
-    evaluate,
-    exact_fraction,
-    log10_paper,
-    log10_program,
-    predict_with,
-    reuse,
-    search,
-    wilson_interval,
-)
-from turing_rcnn.tasks import search_problem  # noqa: E402
+# matplotlib, torch and turing_rcnn load after the arguments
 
 
 def probabilities() -> list[dict]:
+    from turing_rcnn.programs.learning import LEARNERS
+    from turing_rcnn.search import log10_paper, log10_program
+
     rows = []
     for name in LEARNERS:
         a, b = log10_paper(name), log10_program(name)
@@ -60,9 +46,20 @@ def probabilities() -> list[dict]:
     return rows
 
 
-def counting(restarts: int, seeds: list[int]) -> list[dict]:
+def counting(restarts: int, seeds: list[int], bar) -> list[dict]:
+    from turing_rcnn.search import (
+        AnswerRulePrior,
+        SearchConfig,
+        exact_fraction,
+        predict_with,
+        search,
+        wilson_interval,
+    )
+    from turing_rcnn.tasks import search_problem
+
     rows = []
     for seed in seeds:
+        bar.stage(f"2. counting vs measurement, seed {seed}")
         X, y, X_val, y_val, X_test, y_test = search_problem("last-bit", 3, 5, 8, 1000, seed)
         exact = float(exact_fraction(AnswerRulePrior(), X, y, X_val, y_val))
         cfg = SearchConfig(restarts=restarts, seed=seed)
@@ -90,10 +87,14 @@ def counting(restarts: int, seeds: list[int]) -> list[dict]:
             f"seed {seed}: exact {exact:.4f}, measured {wins}/{restarts} CI [{lo:.4f}, {hi:.4f}]"
             f" -> {rows[-1]['program']} test error {rows[-1]['test_error']}"
         )
+        bar.advance()
     return rows
 
 
 def section5(restarts: int) -> dict:
+    from turing_rcnn.search import SearchConfig, reuse, search
+    from turing_rcnn.tasks import search_problem
+
     family = [search_problem("constant", 3, 5, 8, 10, s)[:4] for s in range(6)]
     new = [search_problem("constant", 3, 5, 8, 10, s)[:4] for s in range(100, 120)]
     out = reuse(SearchConfig(restarts=restarts), family, new, progress=False)
@@ -115,9 +116,13 @@ def section5(restarts: int) -> dict:
     return out
 
 
-def throughput(sizes: list[int], n: int) -> list[dict]:
+def throughput(sizes: list[int], n: int, bar) -> list[dict]:
+    from turing_rcnn.search import SearchConfig, evaluate, search
+    from turing_rcnn.tasks import search_problem
+
     rows = []
     for size in sizes:
+        bar.stage(f"5. throughput, d = m = {size}")
         X, y, X_val, y_val, *_ = search_problem("last-bit", size, size, 16, 10, 0)
         problem = [(X, y, X_val, y_val)]
         for init in ("answer-rule", "paper"):
@@ -132,6 +137,7 @@ def throughput(sizes: list[int], n: int) -> list[dict]:
                 row[f"batched_{backend}"] = n / result.seconds
             rows.append(row)
             print(row, flush=True)
+        bar.advance()
     import ray
 
     ray.shutdown()
@@ -139,6 +145,8 @@ def throughput(sizes: list[int], n: int) -> list[dict]:
 
 
 def plot(rows: list[dict], path) -> None:
+    plt = pyplot()
+
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
     for ax, init in zip(axes, ("answer-rule", "paper"), strict=True):
         sub = [r for r in rows if r["init"] == init]
@@ -156,21 +164,30 @@ def plot(rows: list[dict], path) -> None:
     plt.close(fig)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = bench_parser(__doc__)
     parser.add_argument("--restarts", type=int, default=2000)
     parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    args = parse_args()
     restarts = 128 if args.quick else args.restarts
-    payload = {
-        "probabilities": probabilities(),
-        "counting": counting(restarts, [0] if args.quick else [0, 1, 2]),
-        "section5": section5(restarts // 4),
-        "throughput": throughput([3] if args.quick else [3, 6, 12], 32 if args.quick else 64),
-    }
-    name = "search_quick" if args.quick else "search"
-    path = write_json(f"{name}.json", payload)
-    plot(payload["throughput"], RESULTS / f"{name}.png")
+    seeds, sizes = ([0], [3]) if args.quick else ([0, 1, 2], [3, 6, 12])
+    total = 2 + len(seeds) + len(sizes)  # 1., 2. per seed, 4., 5. per size
+    with Progress("bench_search", total, not args.no_progress) as bar:
+        bar.stage("1. probabilities of the shipped learners")
+        payload = {"probabilities": probabilities()}
+        bar.advance()
+        payload["counting"] = counting(restarts, seeds, bar)
+        bar.stage("4. section 5: one filter reused")
+        payload["section5"] = section5(restarts // 4)
+        bar.advance()
+        payload["throughput"] = throughput(sizes, 32 if args.quick else 64, bar)
+        name = "search_quick" if args.quick else "search"
+        path = write_json(f"{name}.json", payload)
+        plot(payload["throughput"], RESULTS / f"{name}.png")
     print(f"wrote {path}")
 
 

@@ -17,26 +17,38 @@ import json
 import platform
 import time
 
-import matplotlib
+import numpy as np
+from _common import RESULTS, Progress, bench_parser, pyplot
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from _common import RESULTS  # noqa: E402
-
-from turing_rcnn import RCNNLearner  # noqa: E402
-from turing_rcnn.algorithm1 import compiled_frame  # noqa: E402
-from turing_rcnn.programs.learning import LEARNERS  # noqa: E402
-from turing_rcnn.tasks import ParityTask  # noqa: E402
+# matplotlib, torch and turing_rcnn load after the arguments
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = bench_parser(__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[4, 8, 16])
     parser.add_argument("--test", type=int, default=256)
     parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    args = parse_args()
+    with Progress("bench_theorem1", None, not args.no_progress) as bar:
+        bar.stage("importing torch")
+        run(args, bar)
+    print(f"wrote {RESULTS / 'theorem1.json'} and {RESULTS / 'theorem1.png'}")
+
+
+def run(args, bar) -> None:
+    plt = pyplot()
+    import torch
+
+    from turing_rcnn import RCNNLearner
+    from turing_rcnn.algorithm1 import compiled_frame
+    from turing_rcnn.programs.learning import LEARNERS
+    from turing_rcnn.tasks import ParityTask
+
+    bar.total = len(LEARNERS) * len(args.sizes)
     torch.set_num_threads(args.threads)
 
     rows = []
@@ -44,6 +56,7 @@ def main() -> None:
         model = RCNNLearner(name)
         codes = compiled_frame(name).program.code
         for n in args.sizes:
+            bar.stage(f"{name}, d = m = {n}")
             d = m = n
             data = ParityTask(d).make(m, n_test=args.test, seed=n)
             start = time.perf_counter()
@@ -81,6 +94,7 @@ def main() -> None:
                 f"bits={row['compiler_bits_needed']} exact={row['memorisation_exact']} "
                 f"agree={row['agreement']:.3f} fit={fit_s:.2f}s predict={predict_s:.2f}s"
             )
+            bar.advance()
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     meta = {
@@ -105,12 +119,14 @@ def main() -> None:
     axes[1].set_xlabel("d = m")
     axes[1].set_ylabel(f"seconds (CPU, predict {args.test} points)")
     axes[1].set_title("Algorithm 1 fit and predict")
+    for ax in axes:  # the sizes run, not 10^k or 4.5
+        ax.set_xticks(args.sizes, [str(n) for n in args.sizes])
+        ax.set_xticks([], minor=True)
     for ax in axes:
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(RESULTS / "theorem1.png", dpi=120)
-    print(f"wrote {RESULTS / 'theorem1.json'} and {RESULTS / 'theorem1.png'}")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from _common import write_json
+from _common import Progress, bench_parser, write_json
 
 COMMANDS = {
     "train-algo": [
@@ -41,18 +41,28 @@ def timed(argv: list[str], repeats: int) -> float:
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
-        subprocess.run(argv, check=True, capture_output=True)
+        subprocess.run([*argv, "--no-progress"], check=True, capture_output=True)
         best = min(best, time.perf_counter() - start)
     return best
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = bench_parser(__doc__)
     parser.add_argument("--repeats", type=int, default=2)
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    args = parse_args()
+    with Progress("bench_threads", 2 * len(COMMANDS), not args.no_progress) as bar:
+        run(args, bar)
+
+
+def run(args, bar) -> None:
     rows = []
     for name, command in COMMANDS.items():
         for threads in (0, 2):
+            bar.stage(f"{name} --threads {threads}: quiet")
             argv = [
                 sys.executable,
                 "-m",
@@ -64,6 +74,7 @@ def main() -> None:
                 str(threads),
             ]
             quiet = timed(argv, args.repeats)
+            bar.stage(f"{name} --threads {threads}: beside a spinning process")
             spinner = subprocess.Popen([sys.executable, "-c", SPIN])
             try:
                 time.sleep(2)  # let the load average see it
@@ -80,6 +91,7 @@ def main() -> None:
                 }
             )
             print(rows[-1])
+            bar.advance()
     write_json("threads.json", {"rows": rows, "competitor": f"python -c '{SPIN}'"})
 
 

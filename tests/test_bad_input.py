@@ -377,9 +377,12 @@ def _snapshot(tmp: Path) -> dict:
 def test_enough_hostile_cases_and_the_readme_counts_them():
     assert len(CASES) + len(API) >= 150
     assert {argv[0] for _, argv, _ in CASES} == set(COMMANDS)
-    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
-    said = re.search(r"holds (\d+) hostile cases \((\d+) on the command line .*?, (\d+) on", readme)
+    root = Path(__file__).parents[1]
+    text = " ".join((root / "docs" / "reference" / "bad-input.md").read_text().split())
+    said = re.search(r"holds (\d+) hostile cases \((\d+) on the command line .*?, (\d+) on", text)
     assert said and tuple(map(int, said.groups())) == (len(CASES) + len(API), len(CASES), len(API))
+    readme = " ".join((root / "README.md").read_text().split())
+    assert f"| {len(CASES) + len(API)} hostile cases |" in readme
 
 
 @pytest.mark.filterwarnings("ignore:Detected pickle protocol")  # the refused pickle file

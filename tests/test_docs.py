@@ -1,6 +1,8 @@
-"""The README and docs/ tell the truth about the CLI: the usage lines and the option
-reference are generated from the parser, every option says what it does and its
-default, and the version is the package's."""
+"""The README and the documentation site (docs/) tell the truth: the usage lines and
+the option reference are generated from the parser, every option says what it does and
+its default, the numbers the pages state are the code's and the benchmarks' JSON, the
+README stays a front door (short, every command timed or run by a test), and its
+Python example runs."""
 
 from __future__ import annotations
 
@@ -12,13 +14,26 @@ from turing_rcnn import __version__
 from turing_rcnn.app.cli import _subparsers, build_parser, main, options_markdown, usage_lines
 
 ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+README_LINES = 250  # the front door fits a screen or two
 
 
-def test_readme_usage_lines_are_the_parsers():
-    readme = (ROOT / "README.md").read_text()
-    block = re.search(r"<!-- cli: begin -->\n```\n(.*?)\n```\n<!-- cli: end -->", readme, re.S)
-    assert block, "README lost its generated CLI block"
-    assert block.group(1) == usage_lines(), "README's CLI block drifted: regenerate it"
+def pages() -> list[Path]:
+    """README.md, every page of the documentation site (not the figures' folder) and the
+    examples' README."""
+    found = sorted(p for p in DOCS.rglob("*.md") if "figures" not in p.relative_to(DOCS).parts)
+    return [ROOT / "README.md", *found, ROOT / "examples" / "README.md"]
+
+
+def page(name: str) -> str:
+    return (DOCS / name).read_text()
+
+
+def test_usage_lines_are_the_parsers():
+    text = page("reference/index.md")
+    block = re.search(r"<!-- cli: begin -->\n```\n(.*?)\n```\n<!-- cli: end -->", text, re.S)
+    assert block, "docs/reference/index.md lost its generated CLI block"
+    assert block.group(1) == usage_lines(), "the CLI block drifted: regenerate it"
 
 
 def test_docs_cli_reference_is_the_parsers():
@@ -40,24 +55,106 @@ def test_version(capsys):
     assert capsys.readouterr().out.strip() == f"turing-rcnn {__version__}"
 
 
-def test_readme_links_stay_inside_the_repository():
+def test_links_stay_inside_the_repository():
+    """README's links (GitHub renders them) and the pages' links (mkdocs --strict checks
+    them again) name files that exist."""
+    for path in pages():
+        text = path.read_text()
+        assert "../shared" not in text, path
+        for target in re.findall(r"\]\(([^)#\s]+)", text):
+            if not target.startswith("http"):
+                assert (path.parent / target).exists(), f"{path.name} links to missing {target}"
+
+
+# ---- the front door ------------------------------------------------------------------
+
+COMMAND = re.compile(r"^(\$ )?(\w+=\S+ )?(turing-rcnn |python (bench|examples)/|make |ray start)")
+TIMED = re.compile(r"(?<![\w-])\d+(\.\d+)?(-\d+(\.\d+)?)?\s*(s|min|minutes|seconds|h|hours)\b")
+RUN_BY_TESTS = {  # commands the tests below run exactly as shown
+    "$ turing-rcnn run-tm 1RB1RZ_1LB0RC_1LC1LA --json",
+    "$ turing-rcnn learn --d 8 --m 8 --learner majority --json",
+}
+
+
+def is_template(command: str) -> bool:
+    """A command with a placeholder (RULE, --cycles P, cyclesNN, <head>) or usage syntax: not
+    one to copy as it is."""
+    words = re.sub(r"^(\$ )?(\w+=\S+ )?", "", command).split()
+    return any(
+        re.fullmatch(r"[A-Z][A-Z0-9_]*", w) or re.search(r"[a-z][A-Z]{2,}$", w) for w in words
+    ) or any(mark in command for mark in ("[--", "...", "<"))
+
+
+def shown_commands(text: str) -> list[tuple[str, str]]:
+    """(command, what follows it) for every command a user can copy from a page: each
+    line of a shell block (its trailing comment follows it) and each inline code span
+    (the paragraph's next 160 characters, up to the next command, follow it)."""
+    found, fenced, lang = [], False, ""
+    for line in text.split("\n"):
+        if line.startswith("```"):
+            fenced, lang = not fenced, line[3:].strip()
+        elif fenced and lang in ("", "bash", "sh") and COMMAND.match(line):
+            command, _, comment = line.partition("  #")
+            found.append((command.strip(), comment))
+    prose = " ".join(re.sub(r"```.*?```", "", text, flags=re.S).split())
+    spans = [m for m in re.finditer(r"`([^`]+)`", prose) if COMMAND.match(m.group(1))]
+    for i, m in enumerate(spans):
+        end = min(m.end() + 160, spans[i + 1].start() if i + 1 < len(spans) else len(prose))
+        found.append((m.group(1), prose[m.end() : end]))
+    return found
+
+
+def test_readme_is_a_front_door():
+    lines = (ROOT / "README.md").read_text().split("\n")
+    assert len(lines) <= README_LINES, f"README has {len(lines)} lines (at most {README_LINES})"
+    block = lines[lines.index("```") + 1 : lines.index("```", lines.index("```") + 1)]
+    assert [line.split()[:2] for line in block] == [["make", "demo"], ["make", "test"]]
+
+
+def test_every_command_shown_is_timed_or_run_by_a_test():
+    """A command a user can copy finishes in a minute or says how long it takes: its
+    comment or the sentence after it carries a measured time, or a test runs it."""
+    untimed = [
+        f"{path.relative_to(ROOT)}: {command}"
+        for path in pages()
+        for command, after in shown_commands(path.read_text())
+        if command not in RUN_BY_TESTS and not is_template(command) and not TIMED.search(after)
+    ]
+    assert not untimed, "commands without a time:\n" + "\n".join(untimed)
+
+
+def test_readme_python_example_runs(tmp_path, monkeypatch):
+    """The README's Python block, run as it is (it asserts its own claim)."""
     readme = (ROOT / "README.md").read_text()
-    assert "../shared" not in readme
-    for target in re.findall(r"\]\(([^)#]+)\)", readme):
-        if not target.startswith("http"):
-            assert (ROOT / target).exists(), f"README links to missing {target}"
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
+    assert blocks
+    monkeypatch.chdir(tmp_path)
+    for code in blocks:
+        exec(compile(code, "README.md", "exec"), {})
 
 
-# ---- the numbers the README states, where they are cheap to recompute ------------------
+def test_docs_python_examples_run(tmp_path, monkeypatch):
+    """Every Python block of the documentation pages runs (in a temporary folder)."""
+    monkeypatch.chdir(tmp_path)
+    ran = 0
+    for path in pages()[1:]:
+        for code in re.findall(r"```python\n(.*?)```", path.read_text(), re.S):
+            exec(compile(code, str(path), "exec"), {})
+            ran += 1
+    assert ran >= 4
+
+
+# ---- the numbers the pages state, where they are cheap to recompute --------------------
 
 
 def _readme() -> str:
-    return " ".join((ROOT / "README.md").read_text().split())  # line breaks as spaces
+    """README and every page, line breaks as spaces (a number may move between pages)."""
+    return " ".join(" ".join(p.read_text().split()) for p in pages())
 
 
 def _shown_json(command: str) -> dict:
-    """The "key": value pairs the README shows under `$ turing-rcnn COMMAND` ('...' skipped)."""
-    text = (ROOT / "README.md").read_text()
+    """The "key": value pairs a page shows under `$ turing-rcnn COMMAND` ('...' skipped)."""
+    text = next(t for t in (p.read_text() for p in pages()) if f"$ turing-rcnn {command}" in t)
     start = text.index(f"$ turing-rcnn {command}")
     block = text[start : text.index("```", start)].split("\n", 1)[1]
     return dict(re.findall(r'"(\w+)": ([^,{}\s][^,{}]*?)(?=,|\}|$)', block))
@@ -143,8 +240,30 @@ def test_readme_meta_table_is_the_bench_results():
     rows = []
     for name in ("meta.json", "meta_hard.json", "meta_hints.json", "meta_gauss_hints.json"):
         rows += json.loads((ROOT / "bench" / "results" / name).read_text())["rows"]
-    readme = (ROOT / "README.md").read_text()
+    readme = page("results/meta.md")
     block = re.search(r"<!-- meta: begin -->\n(.*?)\n<!-- meta: end -->", readme, re.S)
     assert block and block.group(1) == bench.markdown(rows)
     block = re.search(r"<!-- meta-gauss: begin -->\n(.*?)\n<!-- meta-gauss: end -->", readme, re.S)
     assert block and block.group(1) == bench.markdown_gauss(rows)
+
+
+def test_rules_table_is_the_bench_results():
+    """Every run in bench_rules' JSON has its row in the rules page's table, with the same
+    steps, seconds, table entries, compiled parameters and verdict."""
+    import json
+
+    runs = json.loads((ROOT / "bench" / "results" / "rules.json").read_text())["rows"]
+    text = page("results/rules.md")
+    block = re.search(r"<!-- rules: begin -->\n(.*?)\n<!-- rules: end -->", text, re.S)
+    assert block
+    lines = block.group(1).split("\n")[2:]  # below the header
+    table = [[c.strip() for c in line.strip("|").split("|")] for line in lines]
+    for run in runs:
+        key = [str(run["symbols"]), str(run["seed"]), str(run["steps"])]
+        rows = [r for r in table if r[0].startswith(run["task"]) and r[1:4] == key]
+        rows = [r for r in rows if abs(int(r[4]) - run["train_seconds"]) <= 0.5]
+        assert len(rows) == 1, (run["task"], key)
+        row = rows[0]
+        assert row[6].startswith(str(run["table_entries"])), (row, run["table_entries"])
+        assert row[7] == str(run["compiled_parameters"]), (row, run["compiled_parameters"])
+        assert (row[10] == "**yes**") == run["exact"], (row, run["exact"])

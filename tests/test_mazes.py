@@ -165,7 +165,7 @@ def test_lee_wave_compiled_finds_a_shortest_path_with_cycles(size, cycles, seed)
 
 
 def test_shipped_maze_filter_solves_mazes_larger_than_its_training_size():
-    """The filter behind the README's maze figures (trained by gradient descent on size-5
+    """The filter behind the docs' maze figures (trained by gradient descent on size-5
     mazes) loads by name and solves fresh size-9 mazes, whole path right."""
     from turing_rcnn import AlgorithmLearner, pretrained
 

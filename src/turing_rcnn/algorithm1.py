@@ -19,7 +19,6 @@ from functools import lru_cache
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from . import guard
 from .checks import check_dataset, check_pm1_matrix
@@ -27,6 +26,7 @@ from .compile import CompiledProgram, compile_program
 from .frame import build_frame, check_size
 from .model import EVALUATIONS, RCNN, augment
 from .programs.learning import LearnerProgram, get_learner
+from .progress import bar
 from .validation import PM1Classifier
 
 LEARNING_RATE = 1.0 / 3.0
@@ -88,7 +88,7 @@ def algorithm1(
     optimiser = torch.optim.SGD([net.memory], lr=lr)
     final = _lemma1_rows(z, labels, len(z))  # rows after the last step; row i is due at step i
     outputs, held = [], []
-    steps = tqdm(range(len(z)), desc="Algorithm 1 (SGD steps)", disable=not progress, leave=False)
+    steps = bar("Algorithm 1 (SGD steps)", iterable=range(len(z)), enabled=progress, leave=False)
     for i in steps:
         optimiser.zero_grad()
         out = net(z[i : i + 1], evaluation=evaluation, check=check)[0]  # (G,)
@@ -116,7 +116,7 @@ def network_outputs(
     dtype = torch.empty(0, dtype=net.memory.dtype).numpy().dtype
     parts = [np.zeros((0, net.config.candidates), dtype)]
     batches = range(0, len(X), batch_size)
-    for i in tqdm(batches, desc="predict", leave=False, disable=not progress):
+    for i in bar("predict", iterable=batches, enabled=progress, unit="batch", leave=False):
         z = augment(torch.as_tensor(X[i : i + batch_size], dtype=net.memory.dtype))
         z = z.to(net.memory.device)
         parts.append(net(z, evaluation=evaluation, check=check).cpu().numpy())

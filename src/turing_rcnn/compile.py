@@ -186,11 +186,13 @@ class CompiledProgram:
         dtype: torch.dtype = torch.float32,
         progress: bool = False,
         device: str = "cpu",
+        desc: str = "layers",
     ) -> tuple[np.ndarray, int]:
         """Run the program on (B, H, W) grids of alphabet indices until a fixed point, at
         most `budget` layers, in the RCNN with the change-driven evaluation (model.run_layers).
         Returns the final indices and the layers that changed some cell: fewer than
-        `budget` means the grids reached a fixed point there.
+        `budget` means the grids reached a fixed point there. `progress`: a bar of the
+        layers on stderr, named `desc`.
 
         When no rule changes a border cell (program.keeps_border), the B grids run as
         the blocks of ONE grid, each followed by a row of border cells: each sees the
@@ -209,7 +211,9 @@ class CompiledProgram:
             runs[:, :H] = grid
             runs = runs.reshape(1, B * (H + 1), W)
         net = self.network(layers=max(budget, 1), dtype=dtype).to(device)
-        out, moved = run_layers(net, self.encode(runs, dtype).to(device), budget, progress)
+        out, moved = run_layers(
+            net, self.encode(runs, dtype).to(device), budget, progress, desc=desc
+        )
         return self.decode(out[:, 0]).reshape(B, -1, W)[:, :H], moved
 
 

@@ -29,6 +29,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from . import changes
+from .progress import bar as progress_bar
 
 EVALUATIONS = ("dense", "changes")
 
@@ -402,35 +403,37 @@ def augment(x: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def run_layers(
-    net: RCNN, grid: torch.Tensor, layers: int, progress: bool = False, block: int = 256
+    net: RCNN,
+    grid: torch.Tensor,
+    layers: int,
+    progress: bool = False,
+    block: int = 256,
+    desc: str = "layers",
 ) -> tuple[torch.Tensor, int]:
     """run_body with the change-driven evaluation, in blocks of `block` layers (with a
-    progress bar on stderr when asked: a Turing machine, a rule on 10^4 bits, a maze of
-    size 801). One change-driven run goes on across the blocks, so a block costs the
+    progress bar on stderr when asked, named `desc`: a Turing machine, a rule on 10^4
+    bits, a maze of size 801). One change-driven run goes on across the blocks, so a block costs the
     cells that change in it. Returns the grid after `layers` layers and how many layers
     changed some cell: fewer than `layers` means the next one changed nothing, so the
     grid was a fixed point there and the layers left were not run (each would give
     that grid again)."""
-    from tqdm.auto import tqdm
-
     net.check_grid(grid)
     if layers < 0 or block < 1:
         raise ValueError(f"layers must be >= 0 and block >= 1, got {layers} and {block}")
-    bar = tqdm(total=layers, desc="layers", unit="layer", disable=not progress, leave=False)
-    parts, moved = [], 0
-    for g in range(grid.shape[1]):
-        memo = net.memo(g)
-        state = changes.Grid.of(grid[:, g], memo.table, net.config.padding)
-        left = layers
-        while left and not state.quiet:
-            n = min(block, left)
-            net.advance(g, state, n, check=0)
-            left -= n
-            bar.update(n if g == 0 else 0)
-        if g == 0:
-            bar.update(left)
-        moved = max(moved, state.moved)
-        values = memo.table.values[state.dense()]
-        parts.append(values.view(-1, state.rows + 2, state.cols + 2)[:, 1:-1, 1:-1])
-    bar.close()
+    with progress_bar(desc, layers, progress, unit="layer", leave=False) as bar:
+        parts, moved = [], 0
+        for g in range(grid.shape[1]):
+            memo = net.memo(g)
+            state = changes.Grid.of(grid[:, g], memo.table, net.config.padding)
+            left = layers
+            while left and not state.quiet:
+                n = min(block, left)
+                net.advance(g, state, n, check=0)
+                left -= n
+                bar.update(n if g == 0 else 0)
+            if g == 0:
+                bar.update(left)
+            moved = max(moved, state.moved)
+            values = memo.table.values[state.dense()]
+            parts.append(values.view(-1, state.rows + 2, state.cols + 2)[:, 1:-1, 1:-1])
     return torch.stack(parts, dim=1), moved

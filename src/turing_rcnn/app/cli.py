@@ -7,7 +7,8 @@ once. Every command also takes --json, --no-progress, --threads (torch's thread
 count; 0, the default, lets threads.py choose: 1 for this package's small-op work, so
 a job never fights another process for the cores) and --max-memory (guard.py: work
 estimated above it is refused before it starts; default: the memory available now).
-Progress bars go to stderr, also with --json. A user error (a bad value, path or file,
+Progress goes to stderr (progress.py: a line at once, then bars or a heartbeat at
+least every 5 s), also with --json. A user error (a bad value, path or file,
 a size beyond memory) ends with one line on stderr and exit code 2, before any long
 work; Ctrl-C ends a run with one line and exit code 130.
 """
@@ -23,7 +24,7 @@ import typing
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass, fields, is_dataclass
 
-from .. import __version__, guard, threads
+from .. import __version__, guard, progress, threads
 from ..options import check_value
 from . import jobs
 
@@ -185,7 +186,8 @@ COMMON_USAGE = (" [--json]", " [--no-progress]", " [--threads THREADS]", " [--ma
 
 
 def usage_lines() -> str:
-    """One usage line per command, as argparse writes it (README's CLI summary)."""
+    """One usage line per command, as argparse writes it (the CLI summary on
+    docs/reference/index.md)."""
     lines = []
     for p in _subparsers(build_parser()).values():
         text = " ".join(p.format_usage().split())
@@ -253,14 +255,15 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exit:
         return int(exit.code or 0)
-    command = COMMANDS[args.command]
-    try:
-        config = build_config(command.config, args)
-        if args.threads < 0:
-            raise ValueError(f"--threads must be >= 0 (0: choose), got {args.threads}")
-        n = threads.choose(args.threads, jobs.flops_per_op(config))
-        with threads.using(n), guard.limit(args.max_memory):
-            report = command.job(config, progress=not args.no_progress)
+    command, on = COMMANDS[args.command], not args.no_progress
+    try:  # the first line at once (some configs load torch to check their values)
+        with progress.start(f"turing-rcnn {args.command}: starting (loading torch)", on):
+            config = build_config(command.config, args)
+            if args.threads < 0:
+                raise ValueError(f"--threads must be >= 0 (0: choose), got {args.threads}")
+            n = threads.choose(args.threads, jobs.flops_per_op(config))
+            with threads.using(n), guard.limit(args.max_memory):
+                report = command.job(config, progress=on)
         if args.json:
             text = json.dumps(tidy(report, 6), indent=2)
         else:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 
@@ -19,6 +18,7 @@ from ..guard import need_folder, refuse_existing
 from ..options import option
 from ..programs import TuringMachine
 from ..programs.learning import LEARNERS
+from ..progress import heartbeat
 from ..search.config import BACKENDS, SearchConfig
 from ..tasks import ParityTask, search_problem
 from ..trainable.config import AlgoConfig, MetaConfig
@@ -129,7 +129,8 @@ def info(config: InfoConfig, progress: bool = False) -> dict:
     from ..compile import compile_program
 
     machine = TuringMachine.parse(config.machine)
-    sizes = compile_program(machine.to_cellular()).summary()
+    with heartbeat("info: compiling the machine", progress):
+        sizes = compile_program(machine.to_cellular()).summary()
     return {
         "machine": str(machine),
         "states": machine.n_states,
@@ -258,9 +259,11 @@ def animate(config: AnimateConfig, progress: bool = False) -> dict:
     if config.k is not None and config.k > config.d:
         raise ValueError(f"--k must be <= --d = {config.d}, got {config.k}")
     data = ParityTask(config.d, k=config.k).make(config.m, n_test=1, seed=config.seed)
-    model = RCNNLearner(config.learner).fit(data.X_train, data.y_train)
+    with heartbeat(f"animate: Algorithm 1 with {config.learner}", progress):
+        model = RCNNLearner(config.learner).fit(data.X_train, data.y_train)
     save = save_gif if config.out.endswith(".gif") else save_strip
-    with guard.atomic_path(config.out) as tmp:
+    drawing = heartbeat(f"animate: drawing {config.out}", progress)
+    with drawing, guard.atomic_path(config.out) as tmp:
         save(model, data.X_test[0], tmp)
     return {
         "wrote": config.out,
@@ -327,7 +330,8 @@ def train_algo(config: TrainAlgoConfig, progress: bool = True) -> dict:
     out = config.out
     files = _out_files(out, ("model.pt", "training.png", "report.json"), config.force)
     load = pretrained.resolve(config.load, "filter") if config.load else None
-    model = AlgorithmLearner.load(load, progress) if load else None
+    with heartbeat(f"train-algo: loading {config.load}", progress and bool(load)):
+        model = AlgorithmLearner.load(load, progress) if load else None
     cfg = model.config_ if model else config.algo
     task = get_algo_task(cfg.task)
     task.check_size(config.test_size)
@@ -344,17 +348,18 @@ def train_algo(config: TrainAlgoConfig, progress: bool = True) -> dict:
         model.fit(checkpoint=files["model.pt"] if out else None)
     rng = np.random.default_rng(10_000 + cfg.seed)
     report = model.summary()
-    tests = {
-        str(size): task.sample(config.test_count, size, rng)
-        for size in sorted({cfg.train_size, config.test_size})
-    }
+    sizes = sorted({cfg.train_size, config.test_size})
+    with heartbeat(f"train-algo: drawing {config.test_count} test inputs per size", progress):
+        tests = {str(size): task.sample(config.test_count, size, rng) for size in sizes}
     if peer is not None:
         tests["data"] = peer
     for name, (x, y) in tests.items():
         start = time.perf_counter()
         pred, used = model.run_until_settled(x)
-        x, y = task.check_inputs(x, y)
-        report[f"accuracy_{name}"] = float(task.correct(x, y, pred).mean())
+        with heartbeat(f"train-algo: scoring the answers ({name})", progress):
+            x, y = task.check_inputs(x, y)
+            correct = task.correct(x, y, pred)
+        report[f"accuracy_{name}"] = float(correct.mean())
         report[f"iterations_{name}"] = {
             "mean": float(used.mean()),
             "max": int(used.max()),
@@ -363,9 +368,10 @@ def train_algo(config: TrainAlgoConfig, progress: bool = True) -> dict:
         report[f"test_seconds_{name}"] = round(time.perf_counter() - start, 2)
     if task.program() is not None and config.compare_count:
         x, y = task.sample(config.compare_count, config.test_size, rng)
-        report["compiled_rule"] = compare_with_rule(model, x, y)
+        report["compiled_rule"] = compare_with_rule(model, x, y, progress=progress)
     if out:
-        report["plot"] = model.plot(files["training.png"])
+        with heartbeat("train-algo: plotting", progress):
+            report["plot"] = model.plot(files["training.png"])
         report["checkpoint"] = files["model.pt"]
         guard.write_text(files["report.json"], json.dumps(report, indent=2) + "\n")
     return report
@@ -392,13 +398,17 @@ def extract_rule(config: ExtractConfig, progress: bool = False) -> dict:
         raise ValueError(f"--out must end in .json, got {config.out!r}")
     refuse_existing(config.out, force=config.force)
     need_folder(config.out)
-    model = AlgorithmLearner.load(pretrained.resolve(config.load, "filter"), progress)
-    rng, size = np.random.default_rng(config.seed), model.config_.train_size
-    xs = [model.task_.sample(config.count, s, rng)[0] for s in (size, model.task_.larger(size))]
+    with heartbeat(f"extract: loading {config.load}", progress):
+        model = AlgorithmLearner.load(pretrained.resolve(config.load, "filter"), progress)
+        rng, size = np.random.default_rng(config.seed), model.config_.train_size
+        sizes = (size, model.task_.larger(size))
+        xs = [model.task_.sample(config.count, s, rng)[0] for s in sizes]
     start = time.perf_counter()
-    rule = extract(model, xs)
-    rule.save(config.out)
-    compiled = compile_program(rule.program)
+    with heartbeat("extract: reading the table off the filter", progress):
+        rule = extract(model, xs)
+        rule.save(config.out)
+    with heartbeat("extract: compiling the rule", progress):
+        compiled = compile_program(rule.program)
     return {
         "rule": config.out,
         "task": rule.task,
@@ -428,12 +438,7 @@ def verify_rule(config: VerifyConfig, progress: bool = True) -> dict:
     rule = Rule.load(path)
     if config.task and config.task != rule.task:
         raise ValueError(f"the rule solves {rule.task!r}, not {config.task!r}")
-    show = (
-        (lambda c: print(c["inputs"], "passed" if c["passed"] else "FAILED", file=sys.stderr))
-        if progress
-        else None
-    )
-    return verify(rule, seed=config.seed, quick=config.quick, progress=show)
+    return verify(rule, seed=config.seed, quick=config.quick, progress=progress)
 
 
 @dataclass
@@ -483,21 +488,23 @@ def meta_train(config: MetaTrainConfig, progress: bool = True) -> dict:
     learned = MetaRule.load(path) if path else None  # before any folder is made
     if out:
         os.makedirs(out, exist_ok=True)
+    seed = config.meta.seed
     if learned:
-        report = verify(learned, seed=config.meta.seed)
+        report = verify(learned, seed=seed, progress=progress)
     else:
         model = MetaLearner(config.meta, progress).fit(files["model.pt"] if out else None)
         report = model.summary()
         if report["val_accuracy"] == 1.0:
-            report["filter_large"] = model.size_accuracy(seed=config.meta.seed)
+            report["filter_large"] = model.size_accuracy(seed=seed, progress=progress)
         if report["val_accuracy"] == 1.0 and min(report["filter_large"].values()) == 1.0:
-            rule = read_rule(model, seed=config.meta.seed)
-            report["verify"] = verify(rule, seed=config.meta.seed)
+            rule = read_rule(model, seed=seed, progress=progress)
+            report["verify"] = verify(rule, seed=seed, progress=progress)
             if out and report["verify"]["exact"]:
                 rule.save(files["learner.json"])
                 report["learner"] = files["learner.json"]
         if out:
-            report["plot"] = model.plot(files["training.png"])
+            with heartbeat("meta-train: plotting", progress):
+                report["plot"] = model.plot(files["training.png"])
     if out:
         guard.write_text(files["report.json"], json.dumps(report, indent=2) + "\n")
     return report

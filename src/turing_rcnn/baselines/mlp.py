@@ -7,9 +7,9 @@ from collections.abc import Callable
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from ..checks import check_labels, check_pm1_matrix
+from ..progress import bar
 from ..validation import PM1Classifier
 
 
@@ -69,7 +69,7 @@ class SGDMLP(PM1Classifier):
             net = nn.Sequential(nn.Linear(d, self.hidden), nn.ReLU(), nn.Linear(self.hidden, 1))
         opt = torch.optim.SGD(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         self.samples_seen_ = 0
-        for _ in tqdm(range(self.steps), desc="SGD-MLP", disable=not self.progress, leave=False):
+        for _ in bar("SGD-MLP", iterable=range(self.steps), enabled=self.progress, leave=False):
             Xb, yb = draw(self.batch_size, rng)
             Xb = check_pm1_matrix(Xb, d=d)
             yb = check_labels(yb, len(Xb))

@@ -152,9 +152,9 @@ class TuringMachine:
         box = [min(rows), max(rows), min(cols), max(cols)]
         bar = None
         if progress and limit > 10**6:
-            from tqdm.auto import tqdm
+            from ..progress import bar as progress_bar
 
-            bar = tqdm(total=limit, desc="reference", unit="step", unit_scale=True)
+            bar = progress_bar("reference", limit, unit="step", unit_scale=True)
         while not halted and done < limit:
             if bar is not None and done % 10**6 == 0 and done:
                 bar.update(10**6)

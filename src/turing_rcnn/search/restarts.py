@@ -19,12 +19,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from .. import guard
 from ..algorithm1 import algorithm1, network_outputs
 from ..checks import check_dataset
 from ..model import RCNN, RCNNConfig
+from ..progress import bar as progress_bar
 from ..validation import PM1Classifier
 from .backends import BACKENDS, one_thread, run_chunks
 from .config import SearchConfig
@@ -128,22 +128,21 @@ def search(
     resumed = len(done)
     todo = [c for c in range(len(chunks)) if c not in done]
     start = time.perf_counter()
-    bar = tqdm(
-        total=config.restarts,
+    with progress_bar(
+        f"search ({backend})",
+        config.restarts,
+        progress,
         initial=sum(len(chunks[c]) for c in done),
-        desc=f"search ({backend})",
-        disable=not progress,
-    )
-    jobs = [(config, chunks[c], problems) for c in todo]
-    for j, result in run_chunks(evaluate, jobs, backend, workers, address):
-        done[todo[j]] = result
-        if checkpoint:
-            with open(checkpoint, "a") as f:
-                f.write(json.dumps({"chunk": todo[j]} | result) + "\n")
-                f.flush()
-                os.fsync(f.fileno())
-        bar.update(len(result["indices"]))
-    bar.close()
+    ) as bar:
+        jobs = [(config, chunks[c], problems) for c in todo]
+        for j, result in run_chunks(evaluate, jobs, backend, workers, address):
+            done[todo[j]] = result
+            if checkpoint:
+                with open(checkpoint, "a") as f:
+                    f.write(json.dumps({"chunk": todo[j]} | result) + "\n")
+                    f.flush()
+                    os.fsync(f.fileno())
+            bar.update(len(result["indices"]))
     errors = np.concatenate([np.asarray(done[c]["errors"]) for c in range(len(chunks))])
     programs = [p for c in range(len(chunks)) for p in done[c]["programs"]]
     return SearchResult(config, errors, programs, time.perf_counter() - start, resumed)

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from sklearn.utils.validation import check_is_fitted
 
 from ..compile import compile_program
+from ..progress import bar, heartbeat
 from .learner import AlgorithmLearner
 
 
@@ -33,39 +34,49 @@ def settle_times(frames: np.ndarray, target: np.ndarray) -> np.ndarray:
     return last_wrong + 1
 
 
-def _trained_frames(learner: AlgorithmLearner, x: torch.Tensor, iterations: int) -> np.ndarray:
+def _trained_frames(
+    learner: AlgorithmLearner, x: torch.Tensor, iterations: int, progress: bool = False
+) -> np.ndarray:
     net, frames = learner.net_, []
+    desc = f"compare: the trained filter ({len(x)} inputs)"
     with torch.no_grad():
         state, recalled = net.initial_state(x), net.recall(x)
-        for _ in range(iterations):
+        for _ in bar(desc, iterable=range(iterations), enabled=progress, unit="step"):
             state = net.step(state, recalled)
             frames.append((net.out(state) > 0)[:, 0].numpy())
     return np.stack(frames)
 
 
-def _rule_frames(task, compiled, x: torch.Tensor, iterations: int) -> np.ndarray:
+def _rule_frames(
+    task, compiled, x: torch.Tensor, iterations: int, progress: bool = False
+) -> np.ndarray:
     net = compiled.network(layers=1)
     values, frames = compiled.encode(task.to_symbols(x)), []
+    desc = f"compare: the compiled exact rule ({len(x)} inputs)"
     with torch.no_grad():
-        for _ in range(iterations):
+        for _ in bar(desc, iterable=range(iterations), enabled=progress, unit="step"):
             values = net.run_body(values, layers=1)
             frames.append(task.from_symbols(compiled.decode(values[:, 0]))[:, 0] > 0)
     return np.stack(frames)
 
 
-def compare_with_rule(learner: AlgorithmLearner, x, y, iterations: int | None = None) -> dict:
-    """Trained network vs the compiled exact rule on the same inputs, iteration by iteration."""
+def compare_with_rule(
+    learner: AlgorithmLearner, x, y, iterations: int | None = None, progress: bool = False
+) -> dict:
+    """Trained network vs the compiled exact rule on the same inputs, iteration by
+    iteration; `progress`: a bar for each on stderr."""
     check_is_fitted(learner)
     x, y = learner.task_.check_inputs(x, y)
     iterations = learner.iterations_for(x) if iterations is None else iterations
     target = y[:, 0].numpy() > 0
     start = time.perf_counter()
-    trained = _trained_frames(learner, x, iterations)
+    trained = _trained_frames(learner, x, iterations, progress)
     net_seconds = time.perf_counter() - start
     compiled = compile_program(learner.task_.program())
-    rule = _rule_frames(learner.task_, compiled, x, iterations)
+    rule = _rule_frames(learner.task_, compiled, x, iterations, progress)
     rule_seconds = time.perf_counter() - start - net_seconds
-    t_net, t_rule = settle_times(trained, target), settle_times(rule, target)
+    with heartbeat("compare: when each cell settles", progress):
+        t_net, t_rule = settle_times(trained, target), settle_times(rule, target)
     settled = (t_net <= iterations) & (t_rule <= iterations)
     return {
         "iterations": iterations,

@@ -29,9 +29,9 @@ import torch.nn.functional as F
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
-from tqdm.auto import tqdm
 
 from .. import guard
+from ..progress import bar as progress_bar
 from .config import AlgoConfig
 from .filter import DiscreteFilter, RecurrentFilter, hint_loss, hint_trace
 from .tasks import get_algo_task
@@ -127,41 +127,41 @@ class AlgorithmLearner(BaseEstimator):
         opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
         decay = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.max_steps)
         perfect, best, start = 0, (-1.0, None), time.perf_counter()
-        bar = tqdm(total=cfg.max_steps, desc=f"train {cfg.task}", disable=not self.progress)
-        for step in range(1, cfg.max_steps + 1):
-            x, y = draw()
-            if cfg.hints:
-                loss = self._hint_loss(x, budget)
-            else:
-                n = int(rng.integers(0, budget))
-                k = int(rng.integers(1, budget - n + 1)) if task.stop_early else budget - n
-                with torch.no_grad():
-                    state = net.run(x, n)
-                progressive = net.out(net.run(x, k, state))
-                full = net(x, budget)
-                loss = cfg.alpha * F.binary_cross_entropy_with_logits(progressive, y)
-                loss = loss + (1 - cfg.alpha) * F.binary_cross_entropy_with_logits(full, y)
-            opt.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-            opt.step()
-            decay.step()
-            bar.update(1)
-            minutes = (time.perf_counter() - start) / 60
-            last = step == cfg.max_steps or minutes >= cfg.max_minutes
-            if step % cfg.eval_every and not last:
-                continue
-            scores = [self._accuracy(xv, yv) for xv, yv in val]
-            perfect = perfect + 1 if min(scores) == 1.0 else 0
-            if sum(scores) >= best[0]:  # ties: the later weights
-                best = (sum(scores), copy.deepcopy(net.state_dict()))
-            self._record(step, time.perf_counter() - start, loss.item(), scores)
-            bar.set_postfix(loss=f"{loss.item():.4f}", val="/".join(f"{s:.3f}" for s in scores))
-            if checkpoint:
-                self.save(checkpoint)
-            if perfect >= cfg.patience or last:
-                break
-        bar.close()
+        with progress_bar(f"train {cfg.task}", cfg.max_steps, self.progress, unit="step") as bar:
+            for step in range(1, cfg.max_steps + 1):
+                x, y = draw()
+                if cfg.hints:
+                    loss = self._hint_loss(x, budget)
+                else:
+                    n = int(rng.integers(0, budget))
+                    k = int(rng.integers(1, budget - n + 1)) if task.stop_early else budget - n
+                    with torch.no_grad():
+                        state = net.run(x, n)
+                    progressive = net.out(net.run(x, k, state))
+                    full = net(x, budget)
+                    loss = cfg.alpha * F.binary_cross_entropy_with_logits(progressive, y)
+                    loss = loss + (1 - cfg.alpha) * F.binary_cross_entropy_with_logits(full, y)
+                opt.zero_grad()
+                loss.backward()
+                nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+                opt.step()
+                decay.step()
+                bar.update(1)
+                minutes = (time.perf_counter() - start) / 60
+                last = step == cfg.max_steps or minutes >= cfg.max_minutes
+                if step % cfg.eval_every and not last:
+                    continue
+                bar.set_postfix_str("validating", refresh=False)
+                scores = [self._accuracy(xv, yv) for xv, yv in val]
+                perfect = perfect + 1 if min(scores) == 1.0 else 0
+                if sum(scores) >= best[0]:  # ties: the later weights
+                    best = (sum(scores), copy.deepcopy(net.state_dict()))
+                self._record(step, time.perf_counter() - start, loss.item(), scores)
+                bar.set_postfix(loss=f"{loss.item():.4f}", val="/".join(f"{s:.3f}" for s in scores))
+                if checkpoint:
+                    self.save(checkpoint)
+                if perfect >= cfg.patience or last:
+                    break
         net.load_state_dict(best[1])
         self.steps_ += step
         self.train_seconds_ += time.perf_counter() - start
@@ -229,32 +229,31 @@ class AlgorithmLearner(BaseEstimator):
             max_iterations = self.task_.iterations(max(X.shape[2], X.shape[3]))
         net, preds, used = self.net_, [], []
         batches = range(0, X.shape[0], batch_size)
-        bar = tqdm(
-            total=len(batches) * max_iterations,
-            desc=f"test ({X.shape[0]} inputs, {X.shape[2]} x {X.shape[3]})",
+        with progress_bar(
+            f"test ({X.shape[0]} inputs, {X.shape[2]} x {X.shape[3]})",
+            len(batches) * max_iterations,
+            self.progress,
             unit="step",
-            disable=not self.progress,
             leave=False,
-        )
-        device = next(net.parameters()).device  # where the filter is (net_.to(...))
-        for i in batches:
-            x = X[i : i + batch_size].to(device)
-            state, recalled = net.initial_state(x), net.recall(x)
-            ran = torch.full((len(x),), max_iterations, device=device)
-            active = torch.arange(len(x), device=device)
-            for t in range(1, max_iterations + 1):
-                new = net.step(state[active], recalled[active])
-                still = (net.held(new) != net.held(state[active])).flatten(1).any(1)
-                state[active] = new
-                ran[active[~still]] = t
-                active = active[still]
-                bar.update(1)
-                if len(active) == 0:
-                    bar.update(max_iterations - t)
-                    break
-            preds.append((net.out(state) > 0).float().cpu().numpy())
-            used.append(ran.cpu().numpy())
-        bar.close()
+        ) as bar:
+            device = next(net.parameters()).device  # where the filter is (net_.to(...))
+            for i in batches:
+                x = X[i : i + batch_size].to(device)
+                state, recalled = net.initial_state(x), net.recall(x)
+                ran = torch.full((len(x),), max_iterations, device=device)
+                active = torch.arange(len(x), device=device)
+                for t in range(1, max_iterations + 1):
+                    new = net.step(state[active], recalled[active])
+                    still = (net.held(new) != net.held(state[active])).flatten(1).any(1)
+                    state[active] = new
+                    ran[active[~still]] = t
+                    active = active[still]
+                    bar.update(1)
+                    if len(active) == 0:
+                        bar.update(max_iterations - t)
+                        break
+                preds.append((net.out(state) > 0).float().cpu().numpy())
+                used.append(ran.cpu().numpy())
         return np.concatenate(preds), np.concatenate(used)
 
     def score(self, X, y, iterations: int | None = None) -> float:

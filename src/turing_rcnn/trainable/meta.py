@@ -16,7 +16,7 @@ the same at a later layer, so the answer stays put). So the extracted table, wra
 as a LearnerProgram (`MetaRule.learner`), runs in the frame as it ran in training.
 
 Smaller rules: families whose answer depends only on the labels train with the data
-and test cells read-only (a prior, said in the README); after training, `freeze` keeps
+and test cells read-only (a prior, said in the docs); after training, `freeze` keeps
 further input codes read-only where the validation answers stay perfect. `read_rule`
 tabulates the network on every neighbourhood met (completed over the bits of read-only
 cells) and `merge`s the table exactly into guards with symbol sets. `verify` checks
@@ -43,7 +43,6 @@ import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
-from tqdm.auto import tqdm
 
 from .. import guard
 from ..frame import build_frame, frame_layers
@@ -58,6 +57,7 @@ from ..programs.learning import (
     majority_reference,
     majority_wave,
 )
+from ..progress import bar, heartbeat
 from .config import MAX_SYMBOLS, MetaConfig
 from .extract import (
     BORDER,
@@ -364,34 +364,36 @@ class MetaLearner(BaseEstimator):
         opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
         decay = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.max_steps)
         perfect, best, start = 0, (-1.0, None), time.perf_counter()
-        bar = tqdm(total=cfg.max_steps, desc=f"meta-train {cfg.learner}", disable=not self.progress)
-        for step in range(1, cfg.max_steps + 1):
-            loss = self._loss(cfg, rng)
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-            opt.step()
-            decay.step()
-            bar.update(1)
-            last = step == cfg.max_steps or (time.perf_counter() - start) / 60 >= cfg.max_minutes
-            if step % cfg.eval_every and not last:
-                continue
-            scores = [self._accuracy(*v) for v in val]
-            perfect = perfect + 1 if min(scores) == 1.0 else 0
-            if sum(scores) >= best[0]:  # ties: the later weights
-                best = (sum(scores), copy.deepcopy(net.state_dict()))
-            h = self.history_
-            h.step.append(step)
-            h.seconds.append(time.perf_counter() - start)
-            h.loss.append(loss.item())
-            h.val_accuracy.append(min(scores[:2]))
-            h.val_accuracy_long.append(scores[2])
-            bar.set_postfix(loss=f"{loss.item():.4f}", val="/".join(f"{s:.3f}" for s in scores))
-            if checkpoint:
-                self.save(checkpoint)
-            if perfect >= cfg.patience or last:
-                break
-        bar.close()
+        with bar(f"meta-train {cfg.learner}", cfg.max_steps, self.progress, unit="step") as line:
+            for step in range(1, cfg.max_steps + 1):
+                loss = self._loss(cfg, rng)
+                opt.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+                opt.step()
+                decay.step()
+                line.update(1)
+                minutes = (time.perf_counter() - start) / 60
+                last = step == cfg.max_steps or minutes >= cfg.max_minutes
+                if step % cfg.eval_every and not last:
+                    continue
+                line.set_postfix_str("validating", refresh=False)
+                scores = [self._accuracy(*v) for v in val]
+                perfect = perfect + 1 if min(scores) == 1.0 else 0
+                if sum(scores) >= best[0]:  # ties: the later weights
+                    best = (sum(scores), copy.deepcopy(net.state_dict()))
+                h = self.history_
+                h.step.append(step)
+                h.seconds.append(time.perf_counter() - start)
+                h.loss.append(loss.item())
+                h.val_accuracy.append(min(scores[:2]))
+                h.val_accuracy_long.append(scores[2])
+                shown = "/".join(f"{s:.3f}" for s in scores)
+                line.set_postfix(loss=f"{loss.item():.4f}", val=shown)
+                if checkpoint:
+                    self.save(checkpoint)
+                if perfect >= cfg.patience or last:
+                    break
         net.load_state_dict(best[1])
         self.steps_, self.train_seconds_ = step, time.perf_counter() - start
 
@@ -401,10 +403,14 @@ class MetaLearner(BaseEstimator):
         keep their first symbol) if the answers on every validation set stay perfect.
         The rule then has no entries for frozen cells, so fewer neighbourhoods to read
         off and a smaller table. Nothing is frozen for a filter that is not perfect."""
-        self.val_accuracy_ = min(self._accuracy(*v) for v in val)  # of the kept weights
+        with heartbeat("meta-train: validating the weights kept", self.progress):
+            self.val_accuracy_ = min(self._accuracy(*v) for v in val)  # of the kept weights
         if self.val_accuracy_ < 1.0:
             return self.frozen_
-        for code in [INPUTS.index(s) for s in ("D0", "D1", "T0", "T1", "_", "L0", "L1", "?")]:
+        codes = [INPUTS.index(s) for s in ("D0", "D1", "T0", "T1", "_", "L0", "L1", "?")]
+        for code in bar(
+            "meta-train: freezing input codes", iterable=codes, enabled=self.progress, unit="code"
+        ):
             if code in self.frozen_:
                 continue
             self.frozen_.append(code)
@@ -422,12 +428,15 @@ class MetaLearner(BaseEstimator):
         )
         return np.where(logit[0].numpy() > 0, 1, -1).astype(np.int8)
 
-    def size_accuracy(self, sizes=LARGE, count: int = 100, seed: int = 0) -> dict[str, float]:
+    def size_accuracy(
+        self, sizes=LARGE, count: int = 100, seed: int = 0, progress: bool = False
+    ) -> dict[str, float]:
         """The filter's own accuracy on `count` random problems per (m, d), keyed "m x d"
         (by default verify's large sizes: a filter wrong there gives a rule that is too,
-        so reading one off is not worth its minutes)."""
+        so reading one off is not worth its minutes); `progress`: a bar on stderr."""
         rng, out = np.random.default_rng(seed), {}
-        for m, d in sizes:
+        desc = "meta-train: the filter at larger sizes"
+        for m, d in bar(desc, iterable=sizes, enabled=progress, unit="size"):
             X, y, x, want = sample(self.family_, count, m, d, rng)
             out[f"{m}x{d}"] = float((self.answers(X, y, x) == want).mean())
         return out
@@ -492,13 +501,16 @@ def _distinct(rows: np.ndarray) -> np.ndarray:
     return keys.view(np.int8).reshape(-1, rows.shape[1])
 
 
-def _neighbourhood_rows(learner: MetaLearner, problems: list, work: int = 1) -> np.ndarray:
+def _neighbourhood_rows(
+    learner: MetaLearner, problems: list, work: int = 1, progress: bool = False
+) -> np.ndarray:
     """Every (states, input codes) neighbourhood, (n, 18), at which a rule fires in runs of
     the filter on `problems` (batches (X, y, x) of one size each) for 2 L layers: cells
     whose neighbourhood the frame has decoded (-1: beyond the grid)."""
     net, c = learner.net_, len(INPUTS)
     rows = np.zeros((0, 18), dtype=np.int8)
-    for X, y, x in problems:
+    desc = "read off: neighbourhoods met"
+    for X, y, x in bar(desc, iterable=problems, enabled=progress, unit="batch"):
         m, d = X.shape[1:]
         codes = layout_codes(X, y, x, work)
         near_codes = _neighbourhoods(codes)
@@ -517,13 +529,15 @@ def _neighbourhood_rows(learner: MetaLearner, problems: list, work: int = 1) -> 
     return rows.astype(np.int64)
 
 
-def read_rule(learner: MetaLearner, seed: int = 0, count: int = 64) -> MetaRule:
+def read_rule(
+    learner: MetaLearner, seed: int = 0, count: int = 64, progress: bool = False
+) -> MetaRule:
     """The rule of a meta-trained filter: its table on every neighbourhood met in runs on
     `count` random problems of every size m <= 2 max_m, d <= max_d, plus every label
     pattern for m <= 6 (m <= 12, as many as verify's check (a), for a filter trained
     with hints, whose states meet more neighbourhoods), completed
     over the bits of frozen data cells (_every_bit); the positive symbols of its
-    readout are the answer."""
+    readout are the answer. `progress`: a bar and a heartbeat on stderr."""
     check_is_fitted(learner, "net_")
     cfg, rng = learner.config_, np.random.default_rng(seed)
     problems = [
@@ -533,18 +547,20 @@ def read_rule(learner: MetaLearner, seed: int = 0, count: int = 64) -> MetaRule:
     ]
     patterns = 12 if cfg.hints else 6
     problems += [every_label_pattern(m, 1 + m % cfg.max_d, rng) for m in range(1, patterns + 1)]
-    rows = _every_bit(_neighbourhood_rows(learner, problems), learner.frozen_)
-    inputs = np.eye(len(INPUTS), dtype=np.float32)
-    nxt = _next_symbol(learner.net_, rows[:, :9], rows[:, 9:], inputs)
-    rule = _program(learner.net_, rows, nxt, inputs, task="learner", every_position=True)
-    program = rule.program
-    rule.program = CellularProgram(
-        program.symbols,
-        program.border,
-        [Guard(when, then) for when, then in merge(program.guards)],
-        program.readout,
-        name=f"{cfg.learner} (learned by SGD)",
-    )
+    rows = _neighbourhood_rows(learner, problems, progress=progress)
+    with heartbeat("read off: the table, merged into guards", progress):
+        rows = _every_bit(rows, learner.frozen_)
+        inputs = np.eye(len(INPUTS), dtype=np.float32)
+        nxt = _next_symbol(learner.net_, rows[:, :9], rows[:, 9:], inputs)
+        rule = _program(learner.net_, rows, nxt, inputs, task="learner", every_position=True)
+        program = rule.program
+        rule.program = CellularProgram(
+            program.symbols,
+            program.border,
+            [Guard(when, then) for when, then in merge(program.guards)],
+            program.readout,
+            name=f"{cfg.learner} (learned by SGD)",
+        )
     return MetaRule(rule, cfg.learner)
 
 
@@ -719,12 +735,12 @@ def _every_problem(m: int, d: int):
     return X, values[:, m * d : m * d + m], values[:, m * d + m :]
 
 
-def _check(meta: MetaRule, table: Table, problems: list) -> dict:
+def _check(meta: MetaRule, table: Table, problems: list, desc: str, progress: bool) -> dict:
     """Run the rule on batches of problems; right at layer L, and the same answer at every
-    layer from L to 2 L (it stays put)."""
+    layer from L to 2 L (it stays put). `desc`: the bar's name (`progress`)."""
     family = get_family(meta.family)
     count = right = stable = 0
-    for X, y, x in problems:
+    for X, y, x in bar(desc, iterable=problems, enabled=progress, unit="batch"):
         m, d = X.shape[1:]
         L = layers_for(family, m, d)
         out = run_rule(meta, X, y, x, list(range(L, 2 * L + 1)), table)
@@ -743,6 +759,7 @@ def verify(
     count: int = 100,
     frame=((4, 2), (8, 4), (12, 4)),
     datasets: int = 3,
+    progress: bool = False,
 ) -> dict:
     """Check a learned learner against its family's reference, as the frame runs it:
     (a) every problem with m (d + 1) + d <= 12 bits, and every label pattern for each
@@ -752,18 +769,23 @@ def verify(
     inside the Theorem 1 frame, fitted by Algorithm 1 on `datasets` random datasets per
     `frame` size and asked every test point: memorisation exact and predictions ==
     the reference (and the rule simulator). `exact` is true only when everything passed,
-    the frame check included (no frame sizes or datasets: not exact)."""
+    the frame check included (no frame sizes or datasets: not exact). `progress`: a bar
+    per stage on stderr."""
     from ..algorithm1 import RCNNLearner
     from ..tasks import from_bits
 
-    start, rng, table = time.perf_counter(), np.random.default_rng(seed), Table(meta.rule.program)
+    start, rng = time.perf_counter(), np.random.default_rng(seed)
+    with heartbeat(f"verify {meta.family}: the rule as a table", progress):
+        table = Table(meta.rule.program)
     report = {"learner": meta.family, "entries": len(table.keys)}
-    report["exhaustive"] = _check(meta, table, [_every_problem(m, d) for m, d in SMALL])
+    every = [_every_problem(m, d) for m, d in SMALL]
+    report["exhaustive"] = _check(meta, table, every, "verify (a) every small problem", progress)
     patterns = [every_label_pattern(m, 1 + (m - 1) % 4, rng) for m in range(1, max_m + 1)]
-    report["label_patterns"] = _check(meta, table, patterns)
-    report["random"] = _check(
-        meta, table, [sample(get_family(meta.family), count, m, d, rng)[:3] for m, d in large]
-    )
+    desc = "verify (a) every label pattern"
+    report["label_patterns"] = _check(meta, table, patterns, desc, progress)
+    with heartbeat(f"verify (b): drawing {count} problems at {len(large)} sizes", progress):
+        problems = [sample(get_family(meta.family), count, m, d, rng)[:3] for m, d in large]
+    report["random"] = _check(meta, table, problems, "verify (b) random large problems", progress)
     passed = all(
         r["right"] == r["stable"] == r["problems"]
         for r in (report["exhaustive"], report["label_patterns"], report["random"])
@@ -773,24 +795,28 @@ def verify(
         learner = meta.learner()
         report["guards"] = len(learner.program.guards)
         runs = []
-        for m, d in frame:
-            points = from_bits(np.array(list(itertools.product([False, True], repeat=d))))
-            for _ in range(datasets):
-                X, y, x, _ = sample(get_family(meta.family), 1, m, d, rng)
-                model = RCNNLearner(learner).fit(X[0], y[0])
-                predicted = model.predict(points)
-                rule = run_rule(
-                    meta,
-                    np.repeat(X, len(points), 0),
-                    np.repeat(y, len(points), 0),
-                    points.astype(np.int8),
-                    [layers_for(get_family(meta.family), m, d)],
-                )
-                runs.append(
-                    bool(model.memorisation_exact_)
-                    and np.array_equal(predicted, model.reference_predict(X[0], y[0], points))
-                    and np.array_equal(predicted, rule[0])
-                )
+        desc = "verify in the Theorem 1 frame (Algorithm 1)"
+        with bar(desc, len(frame) * datasets, progress, unit="dataset") as line:
+            for m, d in frame:
+                points = from_bits(np.array(list(itertools.product([False, True], repeat=d))))
+                for _ in range(datasets):
+                    line.set_postfix_str(f"m = {m}, d = {d}", refresh=False)
+                    X, y, x, _ = sample(get_family(meta.family), 1, m, d, rng)
+                    model = RCNNLearner(learner).fit(X[0], y[0])
+                    predicted = model.predict(points)
+                    rule = run_rule(
+                        meta,
+                        np.repeat(X, len(points), 0),
+                        np.repeat(y, len(points), 0),
+                        points.astype(np.int8),
+                        [layers_for(get_family(meta.family), m, d)],
+                    )
+                    runs.append(
+                        bool(model.memorisation_exact_)
+                        and np.array_equal(predicted, model.reference_predict(X[0], y[0], points))
+                        and np.array_equal(predicted, rule[0])
+                    )
+                    line.update(1)
         report["frame"] = {
             "datasets": len(runs),
             "exact": sum(runs),

@@ -43,20 +43,22 @@ import numpy as np
 import torch
 
 from ..compile import compile_program
+from ..progress import bar, heartbeat, say
 from . import mazes
 from .extract import Rule, reachable_triples, table_entries
 from .tasks import Addition, AlgoTask, FloodFill, Maze, PrefixParity, get_algo_task
 
 
 def run_rule(
-    compiled, rule: Rule, x: torch.Tensor, layers: int, bar: bool = False
+    compiled, rule: Rule, x: torch.Tensor, layers: int, progress: bool = False, desc: str = "layers"
 ) -> tuple[np.ndarray, bool]:
     """The rule's answers (B, 1, H, W) after at most `layers` layers in the RCNN
     (CompiledProgram.settle: the inputs as blocks of one grid, change-driven), and
     whether they were read at a fixed point: one more layer, evaluated afresh on every
-    cell, leaves every cell as it is."""
-    final, _ = compiled.settle(rule.initial(x), layers, progress=bar)
-    _, again = compiled.settle(final, 1)
+    cell, leaves every cell as it is. `progress`: a bar on stderr, named `desc`."""
+    final, _ = compiled.settle(rule.initial(x), layers, progress=progress, desc=desc)
+    with heartbeat(f"{desc}: one more layer (a fixed point?)", progress):
+        _, again = compiled.settle(final, 1)
     return rule.answers(final), again == 0
 
 
@@ -138,16 +140,19 @@ def random_large(task: AlgoTask, rng: np.random.Generator, sizes):
         yield f"{count} random inputs of size {size}", x.numpy(), y.numpy()
 
 
-def verify(rule: Rule, seed: int = 0, quick: bool = False, large=None, progress=None) -> dict:
+def verify(rule: Rule, seed: int = 0, quick: bool = False, large=None, progress=False) -> dict:
     """Run every check (see the module docstring); `quick`: smaller random inputs;
-    `large`: (count, size) of the random inputs instead."""
+    `large`: (count, size) of the random inputs instead; `progress`: each stage on
+    stderr (a bar over (a)'s batches, one over (b)'s layers, a heartbeat for the
+    others) and a line per check."""
     task = get_algo_task(rule.task)
     kind = "maze" if isinstance(task, Maze) else task.name
     if kind not in LARGE:
         raise ValueError(f"no checks for task {task.name!r}")
     large = large or (QUICK if quick else LARGE)[kind]
     start = time.perf_counter()
-    compiled = compile_program(rule.program)
+    with heartbeat(f"verify {rule.task}: compiling the rule", progress):
+        compiled = compile_program(rule.program)
     report = {
         "rule": rule.program.name,
         "task": rule.task,
@@ -159,16 +164,16 @@ def verify(rule: Rule, seed: int = 0, quick: bool = False, large=None, progress=
         "checks": [],
     }
     rng = np.random.default_rng(seed)
-    batches = [("a", *b) for b in exhaustive(task)]
-    batches += [("b", *b) for b in random_large(task, rng, [large])]
-    for kind, name, x, y in batches:
-        if kind == "b" and not all(c["passed"] for c in report["checks"]):
-            break  # (a) failed: not exact; a rule that never settles would cost n^2 here
+
+    def check(kind: str, name: str, x, y) -> bool:
+        """Run one batch of inputs to its answers; record and return whether it passed."""
         t0 = time.perf_counter()
         x, y = task.check_inputs(x, y)
         budget = task.iterations(max(x.shape[2], x.shape[3]))
-        answers, fixed = run_rule(compiled, rule, x, budget, bar=progress is not None)
+        desc = f"verify (b), (c) {name}"
+        answers, fixed = run_rule(compiled, rule, x, budget, progress and kind == "b", desc)
         right = task.correct(x, y, answers)
+        passed = bool(right.all() and fixed)
         report["checks"].append(
             {
                 "check": kind,
@@ -176,23 +181,38 @@ def verify(rule: Rule, seed: int = 0, quick: bool = False, large=None, progress=
                 "count": len(x),
                 "right": int(right.sum()),
                 "fixed_point": fixed,
-                "passed": bool(right.all() and fixed),
+                "passed": passed,
                 "seconds": round(time.perf_counter() - t0, 2),
             }
         )
-        if progress:
-            progress(report["checks"][-1])
+        say(f"verify ({kind}) {name}: {'passed' if passed else 'FAILED'}", progress)
+        return passed
+
+    with heartbeat("verify (a): making every small input", progress):
+        small = list(exhaustive(task))
+    with bar("verify (a) exhaustive", len(small), progress, unit="batch") as line:
+        for name, x, y in small:
+            line.set_postfix_str(name, refresh=False)
+            check("a", name, x, y)
+            line.update(1)
+    if all(c["passed"] for c in report["checks"]):  # else a rule that never settles costs n^2
+        count, size = large
+        with heartbeat(f"verify (b): drawing {count} random inputs of size {size}", progress):
+            batches = list(random_large(task, rng, [large]))
+        for name, x, y in batches:
+            check("b", name, x, y)
     report["exact"] = all(c["passed"] for c in report["checks"])
     cross = {p for g in rule.program.guards for p in g.when} <= set(CROSS)
-    if isinstance(task, (PrefixParity, Addition)):
-        report["fixed_points"] = fixed_points_are_right(rule, task)
-        report["proved_every_length"] = report["exact"] and report["fixed_points"]["passed"]
-    elif isinstance(task, FloodFill) and cross:
-        report["fixed_points"] = flood_fixed_points(rule)
-        report["proved_every_length"] = report["exact"] and report["fixed_points"]["passed"]
-    elif isinstance(task, Maze) and not task.cycles and cross:
-        report["dead_end_filling"] = maze_dead_end_filling(rule)
-        report["proved_every_length"] = report["exact"] and report["dead_end_filling"]["passed"]
+    with heartbeat("verify (d): every fixed point, any size", progress):
+        if isinstance(task, (PrefixParity, Addition)):
+            report["fixed_points"] = fixed_points_are_right(rule, task)
+            report["proved_every_length"] = report["exact"] and report["fixed_points"]["passed"]
+        elif isinstance(task, FloodFill) and cross:
+            report["fixed_points"] = flood_fixed_points(rule)
+            report["proved_every_length"] = report["exact"] and report["fixed_points"]["passed"]
+        elif isinstance(task, Maze) and not task.cycles and cross:
+            report["dead_end_filling"] = maze_dead_end_filling(rule)
+            report["proved_every_length"] = report["exact"] and report["dead_end_filling"]["passed"]
     report["seconds"] = round(time.perf_counter() - start, 1)
     return report
 

@@ -1,0 +1,104 @@
+"""The bench scripts' front door: `--help` answers at once (no torch, no work), and the
+shared progress helper writes to stderr when on and nothing when off."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+SCRIPTS = sorted(BENCH.glob("bench_*.py"))
+LIMIT = 10.0  # seconds for one `--help`, on a loaded 2-core machine
+
+
+def _common():
+    spec = importlib.util.spec_from_file_location("bench_common", BENCH / "_common.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_bench_script_answers_help_at_once():
+    assert len(SCRIPTS) >= 16
+    results, pending = {}, list(SCRIPTS)
+    running: dict[Path, tuple[subprocess.Popen, float]] = {}
+    while pending or running:
+        while pending and len(running) < 2:  # two at a time: the machine has 2 cores
+            script = pending.pop()
+            proc = subprocess.Popen(
+                [sys.executable, str(script), "--help"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                cwd=BENCH.parent,
+            )
+            running[script] = (proc, time.perf_counter())
+        for script, (proc, start) in list(running.items()):
+            if proc.poll() is None and time.perf_counter() - start < LIMIT:
+                continue
+            if proc.poll() is None:
+                proc.kill()
+            out, err = proc.communicate()
+            results[script.name] = (proc.returncode, out, err, time.perf_counter() - start)
+            del running[script]
+        time.sleep(0.02)
+    for name, (code, out, err, seconds) in sorted(results.items()):
+        assert code == 0, f"{name} --help: exit {code} after {seconds:.1f} s\n{err}"
+        assert "usage" in out, name
+        assert "--no-progress" in out, name
+        assert seconds < LIMIT, f"{name} --help took {seconds:.1f} s"
+
+
+@pytest.mark.parametrize("script", ["bench_meta.py", "bench_flood_unseen.py"])
+def test_bad_arguments_exit_2(script):
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / script), "--no-such-option"],
+        capture_output=True,
+        text=True,
+        timeout=LIMIT,
+    )
+    assert proc.returncode == 2
+    assert "usage" in proc.stderr
+
+
+def test_common_imports_no_torch():
+    code = "import sys; sys.path.insert(0, sys.argv[1]); import _common; "
+    code += "print('torch' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(BENCH)], capture_output=True, text=True, timeout=LIMIT
+    )
+    assert out.stdout.strip() == "False", out.stderr
+
+
+def test_progress_writes_to_stderr_and_is_silent_when_off():
+    """The scripts' progress is the package's bar with the stage in front: drawn at once,
+    redrawn by its thread while one long call runs, and silent when switched off."""
+    common = _common()
+    stream = io.StringIO()
+    start = time.perf_counter()
+    with common.Progress("bench_x", total=3, every=0.2, stream=stream) as bar:
+        assert stream.getvalue().lstrip("\r").startswith("bench_x: starting")
+        assert time.perf_counter() - start < 2
+        bar.stage("stage one")
+        bar.advance()
+        drawn = stream.getvalue().count("\r")
+        time.sleep(0.7)  # one long call: the thread keeps redrawing
+        assert stream.getvalue().count("\r") >= drawn + 2
+        assert "bench_x: stage one" in stream.getvalue() and "1/3" in stream.getvalue()
+        for _ in bar.iterate(["a", "b"], label=lambda s: f"item {s}"):
+            pass
+    last = stream.getvalue().split("\r")[-1]
+    assert last.startswith("bench_x: done") and "3/3" in last
+
+    quiet = io.StringIO()
+    with common.Progress("bench_x", total=3, enabled=False, every=0.05, stream=quiet) as bar:
+        bar.stage("quiet")
+        time.sleep(0.2)
+        bar.advance()
+    assert quiet.getvalue() == ""
