@@ -17,7 +17,7 @@ filter trained on many small learning problems, its rule read off and verified
 
     python examples/learned_learner.py                      # majority, about 15 s on 2 cores
     python examples/learned_learner.py --learner last-label
-    python examples/learned_learner.py --quick              # 2 small datasets, about 5 s
+    python examples/learned_learner.py --quick              # 2 small datasets, about 6 s
 """
 
 from __future__ import annotations

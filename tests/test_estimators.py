@@ -99,6 +99,8 @@ class OnSigns(ClassifierMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False
+        inner = self.estimator.__sklearn_tags__().classifier_tags
+        tags.classifier_tags.poor_score = inner.poor_score  # RCNNLearner("last-label")
         return tags
 
 

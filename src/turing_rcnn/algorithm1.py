@@ -177,6 +177,13 @@ class RCNNLearner(PM1Classifier):
         self.device = device
         self.progress = progress
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # It learns what its learner program learns (a parity, a label rule), not any
+        # classification problem: scikit-learn's training-score check does not apply.
+        tags.classifier_tags.poor_score = True
+        return tags
+
     def learner_program(self) -> LearnerProgram:
         """The learner program (resolved from its name)."""
         return get_learner(self.learner) if isinstance(self.learner, str) else self.learner
