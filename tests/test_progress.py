@@ -117,7 +117,7 @@ def test_a_command_shows_progress_at_once_and_none_with_no_progress():
 
 
 def test_a_refusal_with_progress_on_prints_only_its_line(capsys):
-    """The start line waits 1.5 s, so a refusal made before it is the only line."""
+    """The start line waits 1 s, so a refusal made before it is the only line."""
     from turing_rcnn.app.cli import main
 
     assert main(["learn", "--d", "0", "--m", "5"]) == 2

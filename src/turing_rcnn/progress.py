@@ -5,7 +5,8 @@
 also redraws every `interval` seconds (4 by default), so a step that runs for minutes
 still shows its time ticking; with no total it is a heartbeat: the stage and the time
 it has taken (`verify (c) one more layer: 12 s`). It draws at once when made, and
-replaces the `start` line (cli.py shows it while torch loads). `say(text)` writes one
+replaces the `start` line (cli.py: shown after 1 s while torch loads, unless a bar or
+a refusal came first). `say(text)` writes one
 line between bars. Disabled (progress=False, --no-progress): nothing is written and
 no thread starts. Never stdout: stdout carries the report (also with --json)."""
 
@@ -107,7 +108,7 @@ def say(text: str, enabled: bool = True) -> None:
         tqdm.write(text, file=sys.stderr)
 
 
-def start(desc: str, enabled: bool = True, delay: float = 1.5) -> Bar:
+def start(desc: str, enabled: bool = True, delay: float = 1.0) -> Bar:
     """A heartbeat that the first bar or say() ends (cli.py: shown after `delay` s if
     nothing else was, while torch and the job's modules load, so that a refusal within
     it prints only its one line); a context manager that ends it in any case."""
