@@ -123,7 +123,14 @@ def test_extract_and_verify_commands(tmp_path, capsys):
     assert main(["extract", "--load", path, "--out", out]) == 2  # never overwritten
     assert "exists" in capsys.readouterr().err
     assert main(["verify", out, "--quick", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["exact"] is True
+    report = json.loads(capsys.readouterr().out)
+    assert report["exact"] is True
+    assert main(["verify", out, "--quick", "--no-progress"]) == 0  # as text: a table
+    text = capsys.readouterr().out.split("\n\n")[1].splitlines()
+    assert text[0].split() == ["check", "inputs", "right", "fixed", "point", "passed", "seconds"]
+    assert len(text) == 1 + len(report["checks"])
+    for row, check in zip(text[1:], report["checks"], strict=True):
+        assert row.startswith(check["check"]) and f"{check['right']}/{check['count']}" in row
     assert main(["verify", out, "--task", "maze"]) == 2
     assert "not 'maze'" in capsys.readouterr().err
     assert main(["verify", "no-such-rule"]) == 2

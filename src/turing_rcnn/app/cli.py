@@ -19,6 +19,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 import typing
 from collections.abc import Callable
@@ -63,7 +64,10 @@ COMMANDS = {
         jobs.ExtractConfig, jobs.extract_rule, "read the rule off a trained finite-state filter"
     ),
     "verify": Command(
-        jobs.VerifyConfig, jobs.verify_rule, "verify a rule: exhaustive, random, fixed point"
+        jobs.VerifyConfig,
+        jobs.verify_rule,
+        "verify a rule: exhaustive, random, fixed point",
+        lambda report: checks_table(report),  # defined below
     ),
     "meta-train": Command(
         jobs.MetaTrainConfig,
@@ -101,7 +105,9 @@ def add_options(parser: argparse.ArgumentParser, config: type) -> None:
         required = f.default is MISSING and f.default_factory is MISSING
         if not required:
             kw["default"] = f.default
-            kw["help"] += f" (default: {' '.join(map(str, f.default)) if many else f.default})"
+            if "(default:" not in kw["help"]:  # else the help says what the default means
+                shown = " ".join(map(str, f.default)) if many else f.default
+                kw["help"] += f" (default: {shown})"
         if base is bool:
             kw["action"] = "store_false" if f.default else "store_true"
         else:
@@ -208,9 +214,12 @@ def options_markdown() -> str:
             if isinstance(a, argparse._HelpAction):
                 continue
             flag = ", ".join(a.option_strings) or a.dest
+            said = re.search(r"\(default: ([^)]*)\)", a.help or "")
             default = "required" if a.required else a.default
             if isinstance(a, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
                 default = "off" if isinstance(a, argparse._StoreTrueAction) else "on"
+            elif said and not a.required:  # the help's words: 'dense' rather than None
+                default = said.group(1)
             text = a.help.split(" (default:")[0] if a.help else ""
             if a.choices:
                 text += f" (one of: {', '.join(map(str, a.choices))})"
@@ -245,6 +254,21 @@ def lines(report: dict) -> str:
     """A report as aligned `key: value` lines (nested values on one line)."""
     width = max(map(len, report))
     return "\n".join(f"{key:>{width}}: {_text(value)}" for key, value in report.items())
+
+
+def checks_table(report: dict) -> str:
+    """verify's report as text: its sizes and verdicts as `key: value` lines, then one
+    row per check (a person reads the checks down a column, not along one line)."""
+    rows = [("check", "inputs", "right", "fixed point", "passed", "seconds")]
+    for c in report["checks"]:
+        right = f"{c['right']}/{c['count']}"
+        fixed, passed = "yes" if c["fixed_point"] else "no", "yes" if c["passed"] else "NO"
+        rows.append((c["check"], c["inputs"], right, fixed, passed, f"{c['seconds']:.2f}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    table = "\n".join(
+        "  ".join(x.ljust(w) for x, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    )
+    return lines({k: v for k, v in report.items() if k != "checks"}) + "\n\n" + table
 
 
 def main(argv: list[str] | None = None) -> int:

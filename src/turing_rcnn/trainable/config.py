@@ -19,8 +19,8 @@ def _check_hints(hints: bool, name: str, symbols: int, table: dict[str, int]) ->
         return
     if name not in table:
         raise ValueError(
-            f"hints exist only for {', '.join(table)}: {name} has no hand-written "
-            "cellular rule to supervise with"
+            f"hints exist only for {', '.join(table)}: {name} has no hint rule (a "
+            "hand-written rule whose trace, in the filter's own states, supervises it)"
         )
     if symbols < table[name]:
         raise ValueError(
@@ -62,8 +62,9 @@ class AlgoConfig:
     seed: int = option(0, "seeds the initialisation and the data", low=0, high=2**63 - 1)
     hints: bool = option(
         False,
-        "train a finite-state filter on the trace of the task's exact rule, every cell at "
-        "every iteration (maze only: dead-end filling; needs --symbols >= 2)",
+        "train a finite-state filter on the trace of a hand-written rule, every cell at "
+        "every iteration (maze: dead-end filling, --symbols >= 2; maze-cycles: Lee's wave, "
+        "--symbols >= 17)",
     )
 
     def __post_init__(self) -> None:
