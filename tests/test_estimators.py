@@ -9,6 +9,7 @@ sign of each feature to the estimator (x < 0 -> -1, else +1): every check then f
 and predicts through the real estimator, and every one passes (no listed failure).
 """
 
+import json
 import pickle
 
 import numpy as np
@@ -214,3 +215,14 @@ def test_the_other_estimators_clone_and_store_only_their_parameters(estimator):
     grid = np.ones((2, 3, 1, 4)) if isinstance(copy, AlgorithmLearner) else np.ones((2, 3))
     with pytest.raises(NotFittedError):
         copy.predict(grid)
+
+
+def test_the_defaults_learn_parity(capsys):
+    """RCNNLearner() and `turing-rcnn learn` run Gaussian elimination unless told
+    otherwise: a default that learns the task the package is about."""
+    from turing_rcnn.app.cli import main
+
+    assert RCNNLearner().learner == "gauss"
+    assert main(["learn", "--d", "6", "--m", "16", "--test", "50", "--json", "--no-progress"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["learner"] == "gauss" and report["agreement"] == 1.0

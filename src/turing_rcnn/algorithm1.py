@@ -133,7 +133,8 @@ class RCNNLearner(PM1Classifier):
     """The paper's learner: an RCNN whose filter runs a learner program inside the
     Theorem 1 frame, trained by Algorithm 1.
 
-    learner: a name from programs.learning.LEARNERS or a LearnerProgram.
+    learner: a name from programs.learning.LEARNERS or a LearnerProgram; the default,
+        gauss (GF(2) elimination), is the one that learns parities.
     d, m: optional; if given, fit() insists on them.
     dtype: 'float32' or 'float64' (both exact for the shipped learners).
     evaluation: 'changes' (default: only the cells whose patch changed, shared across
@@ -155,7 +156,7 @@ class RCNNLearner(PM1Classifier):
 
     def __init__(
         self,
-        learner: str | LearnerProgram = "first-label",
+        learner: str | LearnerProgram = "gauss",
         d: int | None = None,
         m: int | None = None,
         dtype: str = "float32",

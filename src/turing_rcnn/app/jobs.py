@@ -143,7 +143,7 @@ def info(config: InfoConfig, progress: bool = False) -> dict:
 class LearnConfig:
     d: int = option(help="input bits", low=1, high=10**5)
     m: int = option(help="training examples", low=1, high=10**5)
-    learner: str = option("first-label", "the learner program in the filter", LEARNER_NAMES)
+    learner: str = option("gauss", "the learner program in the filter", LEARNER_NAMES)
     k: int | None = option(None, "sparse parity of k bits (default: dense)", low=1)
     noise: float = option(0.0, "training label noise rate", low=0.0, high=0.499)
     seed: int = option(0, "seeds the parity and the data", low=0, high=2**63 - 1)
