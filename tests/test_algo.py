@@ -164,6 +164,29 @@ def test_compare_with_rule_reports_the_exact_rule(tiny):
     assert report["net_accuracy"] == pytest.approx(net_right)
 
 
+def test_compare_counts_any_shortest_path_on_mazes_with_cycles():
+    """On mazes with cycles the comparison scores answers as the task does: another
+    shortest path than the one in y is right (it once read 0.9 for the exact rule)."""
+    from turing_rcnn.trainable import Maze
+    from turing_rcnn.trainable.analysis import _accuracy
+
+    layout = np.zeros((1, 5, 5), dtype=np.uint8)  # 2 x 2 cells, every inner wall down
+    for r, c in [(1, 1), (1, 2), (1, 3), (2, 1), (2, 3), (3, 1), (3, 2), (3, 3)]:
+        layout[0, r, c] = 1
+    start, end = np.array([[1, 1]]), np.array([[3, 3]])
+    top, left = np.zeros_like(layout), np.zeros_like(layout)
+    for r, c in [(1, 1), (1, 2), (1, 3), (2, 3), (3, 3)]:
+        top[0, r, c] = 1  # along the top, then down
+    for r, c in [(1, 1), (2, 1), (3, 1), (3, 2), (3, 3)]:
+        left[0, r, c] = 1  # down the left, then along
+    task = Maze(cycles=0.3)
+    x, y = (torch.as_tensor(a, dtype=torch.float32) for a in task.cells(layout, start, end, top))
+    _, other = task.cells(layout, start, end, left)
+    assert (other != y.numpy()).any()
+    assert _accuracy(task, x, y, other[:, 0] > 0) == 1.0
+    assert _accuracy(task, x, y, np.zeros_like(other[:, 0], dtype=bool)) == 0.0
+
+
 def test_quantise_weights_rounds_every_weight(tiny):
     learner, *_ = tiny
     q = quantise_weights(learner, 3)
