@@ -160,10 +160,9 @@ def test_conventions_on_pm1_data(estimator):
     named = clone(estimator).fit(X, np.where(y == 1, "no", "yes"))
     assert named.classes_.tolist() == ["no", "yes"]
     assert np.array_equal(named.predict(T), np.where(first == 1, "no", "yes"))
-    if hasattr(est, "decision_function"):  # > 0 means classes_[1], as in scikit-learn
-        for fitted in (est, bits, named):
-            positive = fitted.decision_function(T) > 0
-            assert np.array_equal(fitted.predict(T), fitted.classes_[positive.astype(int)])
+    for fitted in (est, bits, named):  # > 0 means classes_[1], as in scikit-learn
+        positive = fitted.decision_function(T) > 0
+        assert np.array_equal(fitted.predict(T), fitted.classes_[positive.astype(int)])
     # One +-1 label keeps its sign (a parity learner must not flip it).
     ones = -np.ones_like(y)
     assert clone(estimator).fit(X, ones).classes_.tolist() == [-1, 1]

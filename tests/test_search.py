@@ -184,6 +184,8 @@ def test_exact_fraction_matches_full_enumeration_and_the_measured_rate():
     learner.fit(np.vstack([X, X_val]), np.concatenate([y, y_val]))
     assert learner.val_error_ == 0 and "reads W" in learner.program_
     assert learner.score(X_test, y_test) == 1.0
+    scores = learner.decision_function(X_test)  # > 0 means classes_[1] (+1 here)
+    assert np.array_equal(np.where(scores > 0, 1, -1), learner.predict(X_test))
 
 
 def _search_args(backend):
@@ -271,6 +273,7 @@ def test_algorithm2_grows_until_a_level_does_well_on_held_out_data():
     assert len(alg.records_) == 2 and alg.best_ == 1
     assert alg.records_[1].holdout_error == 0.0 < alg.records_[0].holdout_error
     assert alg.score(X_test, y_test) == 1.0
+    assert np.array_equal(np.where(alg.decision_function(X_test) > 0, 1, -1), alg.predict(X_test))
     budget = Algorithm2(levels, budget_seconds=0.0, progress=False).fit(X, y)
     assert len(budget.records_) == 1  # the budget stops the growth after the first level
 

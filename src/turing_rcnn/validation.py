@@ -75,6 +75,11 @@ class PM1Classifier(ClassifierMixin, BaseEstimator):
         """A +-1-scale score as decision_function: > 0 means classes_[1]."""
         return raw * self.signs_[1]
 
+    def decision_function(self, X) -> np.ndarray:
+        """+1.0 where the prediction is classes_[1], -1.0 elsewhere (scikit-learn's
+        sign convention); learners with a real-valued output return that instead."""
+        return np.where(self.predict(X) == self.classes_[1], 1.0, -1.0)
+
     def score(self, X, y, sample_weight=None) -> float:
         """Accuracy on (X, y); labels outside classes_ are an error, not a miss."""
         unknown = np.setdiff1d(np.asarray(y), self.classes_) if hasattr(self, "classes_") else []
