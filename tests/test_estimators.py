@@ -225,3 +225,30 @@ def test_the_defaults_learn_parity(capsys):
     assert main(["learn", "--d", "6", "--m", "16", "--test", "50", "--json", "--no-progress"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["learner"] == "gauss" and report["agreement"] == 1.0
+
+
+@pytest.mark.parametrize("estimator", [GaussianElimination(), RCNNLearner("gauss")], ids=repr)
+def test_zero_one_features_are_bits(estimator):
+    """0/1 features are read as bits, like 0/1 labels (bit 1 <-> -1): the same answers
+    as on the +-1 data, and the fitted encoding holds for predict."""
+    data = ParityTask(6).make(16, n_test=40, seed=1)
+    X, T, y = ((a == -1).astype(int) for a in (data.X_train, data.X_test, data.y_train))
+    bits = clone(estimator).fit(X, y)
+    pm1 = clone(estimator).fit(data.X_train, data.y_train)
+    assert bits.feature_bits_ and not pm1.feature_bits_
+    assert np.array_equal(bits.predict(T), (pm1.predict(data.X_test) == -1).astype(int))
+    with pytest.raises(ValueError, match="fitted on 0/1 bits"):
+        bits.predict(data.X_test)
+    with pytest.raises(ValueError, match="-1 and \\+1, or only 0 and 1"):
+        clone(estimator).fit(X * 2, y)
+
+
+def test_zero_one_data_through_a_pipeline_and_cross_validation():
+    """A scikit-learn user's 0/1 parity data, as it comes: the pipeline learns it."""
+    from sklearn.model_selection import cross_val_score
+    from sklearn.pipeline import make_pipeline
+
+    data = ParityTask(8).make(60, n_test=0, seed=2)
+    X, y = (data.X_train == -1).astype(int), (data.y_train == -1).astype(int)
+    scores = cross_val_score(make_pipeline(GaussianElimination()), X, y, cv=KFold(3))
+    assert scores.tolist() == [1.0, 1.0, 1.0]

@@ -128,7 +128,7 @@ def test_bad_input_is_rejected_with_a_clear_error(learner):
         ((X, np.array([1, 0, 2])), "Only binary classification"),
         ((X, np.array([0.5, 1.0, 1.5])), "Unknown label type"),
         ((X, np.array(["a", "a", "a"])), "only one class"),
-        ((np.array([[1, 0], [1, 1]]), np.array([1, 1])), "-1 and \\+1"),
+        ((np.array([[1, 2], [1, 1]]), np.array([1, 1])), "-1 and \\+1"),
         ((X, np.array([1, 1])), "inconsistent numbers of samples"),
         ((X[0], np.array([1])), "Expected 2D array"),
         ((np.zeros((0, 2)), np.zeros(0)), "0 sample"),

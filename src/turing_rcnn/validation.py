@@ -24,9 +24,11 @@ class PM1Classifier(ClassifierMixin, BaseEstimator):
     parameters, fit sets trailing-underscore attributes, score is accuracy).
 
     Subclasses call `_fit_data(X, y)` first in fit, which forgets any earlier fit,
-    checks the data, sets classes_, signs_ (the +-1 value of each class) and
-    n_features_in_ and returns (X int8 +-1, y int8 +-1), and end fit with `return
-    self._fitted()`; predict calls `_test_data(X)` and `_to_classes(+-1 predictions)`.
+    checks the data, sets classes_, signs_ (the +-1 value of each class),
+    feature_bits_ (the features were 0/1 bits: 1 <-> -1, as for labels; a matrix of
+    1s alone reads as +-1) and n_features_in_ and returns (X int8 +-1, y int8 +-1),
+    and end fit with `return self._fitted()`; predict calls `_test_data(X)` and
+    `_to_classes(+-1 predictions)`.
     A fit that raises, at any point, leaves the estimator unfitted.
     """
 
@@ -54,7 +56,25 @@ class PM1Classifier(ClassifierMixin, BaseEstimator):
                 f"are +-1 (the one label then keeps its sign); got {values[0]!r}"
             )
         signs = np.where(y == self.classes_[1], self.signs_[1], self.signs_[0])
-        return check_pm1_matrix(X), signs.astype(np.int8)
+        values = np.unique(np.asarray(X))
+        bits = not np.isin(values, (-1, 1)).all() and np.isin(values, (0, 1)).all()
+        self.feature_bits_ = bool(bits)
+        return self._pm1(X), signs.astype(np.int8)
+
+    def _pm1(self, X) -> np.ndarray:
+        """X as +-1 (int8): 0/1 features, if the fit saw them, read as bits like the
+        labels (bit 1 <-> -1, bit 0 <-> +1); anything else refused."""
+        X = np.asarray(X)
+        if not self.feature_bits_:
+            if X.ndim == 2 and not np.isin(X, (-1, 1)).all():
+                raise ValueError(
+                    "X must contain only -1 and +1, or only 0 and 1 at fit (bits: 1 <-> -1, "
+                    "0 <-> +1), the encoding kept for predict"
+                )
+            return check_pm1_matrix(X)
+        if not np.isin(X, (0, 1)).all():
+            raise ValueError("X must contain only 0 and 1: the model was fitted on 0/1 bits")
+        return check_pm1_matrix(1 - 2 * X.astype(np.int8))
 
     def _fitted(self):
         self._done = True
@@ -65,7 +85,7 @@ class PM1Classifier(ClassifierMixin, BaseEstimator):
 
     def _test_data(self, X) -> np.ndarray:
         check_is_fitted(self)
-        return check_pm1_matrix(validate_data(self, X, dtype=None, reset=False))
+        return self._pm1(validate_data(self, X, dtype=None, reset=False))
 
     def _to_classes(self, signs: np.ndarray) -> np.ndarray:
         """+-1 predictions -> labels in classes_."""
