@@ -48,7 +48,7 @@ def test_sklearn_parity(capsys):
     # 1 - 2x: the parity is learned exactly; 2x - 1: its complement (odd secret), which
     # elimination without a constant term cannot represent.
     assert len(out["secret"]) % 2 == 1
-    assert out["ge_score"] == 1.0
+    assert out["ge_score"] == out["ge_score_bits"] == 1.0  # bits as they are, or 1 - 2x
     assert out["ge_score_wrong_encoding"] < 0.75
     assert out["cv_scores"] == [1.0, 1.0]
     assert out["grid_scores"]["gauss"] == 1.0
