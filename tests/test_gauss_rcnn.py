@@ -75,3 +75,22 @@ def test_every_symbol_of_the_gauss_frame_has_a_picture_class():
     symbols = compiled_frame("gauss").program.symbols
     classes = {symbol_class(s) for s in symbols}
     assert classes <= set(range(len(CLASSES))) and len(classes) == len(CLASSES)
+
+
+def test_turing_machine_learners_show_their_head_and_their_own_legend():
+    """A Turing-machine learner's head and crossed-out labels have colours of their own,
+    and its picture's legend names them (not the eliminator's pivots and decisions)."""
+    import numpy as np
+
+    from turing_rcnn import ParityTask, RCNNLearner
+    from turing_rcnn.app.viz import grid_history, legend, symbol_class
+
+    symbols = compiled_frame("majority").program.symbols
+    heads = [s for s in symbols if symbol_class(s) == 10]
+    assert heads and all(s[-1] in "ABCDEZ" and s[:-1] in symbols for s in heads)
+    assert (symbol_class("X"), symbol_class("L1"), symbol_class("L1B")) == (9, 8, 10)
+    data = ParityTask(3).make(4, n_test=1, seed=0)
+    model = RCNNLearner("majority").fit(data.X_train, data.y_train)
+    names = [n for n, _ in legend(model, grid_history(model, data.X_test[0]))]
+    assert "Turing machine head" in names and "pivot bit moving down" not in names
+    assert np.isin(["answer", "decoding wave"], names).all()

@@ -29,6 +29,10 @@ CLASSES = [  # (name, colour)
 ]
 
 
+_TAPE = {"_", "D0", "D1", "L0", "L1", "T0", "T1", "?", "+", "-", "X", "QX"}  # learners' cells
+_STATES = set("ABCDEFGHZ")  # the state letters a Turing-machine learner's head carries
+
+
 def symbol_class(symbol: str) -> int:
     """Index into CLASSES for a symbol of the frame (and of the shipped learners)."""
     if symbol in ("#", "_", "ONE"):
@@ -41,8 +45,12 @@ def symbol_class(symbol: str) -> int:
         return 3
     if symbol == "corner" or symbol[:2] in ("fl", "ft", "fd"):
         return 4
+    if symbol[-1:] in _STATES and symbol[:-1] in _TAPE:  # a Turing machine's head on it
+        return 10
     if symbol in ("?", "+", "-") or symbol.startswith("Q"):
         return 11
+    if symbol == "X":  # a Turing machine's crossed-out label
+        return 9
     base, _, registers = symbol.partition("|")
     if registers and registers[0] in "01":
         return 9
@@ -68,6 +76,17 @@ def grid_history(model, x: np.ndarray) -> list[np.ndarray]:
     return frames
 
 
+def legend(model, frames: list[np.ndarray]) -> list[tuple[str, str]]:
+    """(name, colour) of the classes the frames show, named for the learner: the
+    Gaussian eliminator's pivots and decisions, another learner's states and head."""
+    symbols = model.compiled_.program.symbols
+    shown = {symbol_class(symbols[i]) for f in frames for i in np.unique(f)}
+    names = {}
+    if model.learner_program().name != "gauss":
+        names = {9: "crossed-out label", 10: "Turing machine head"}
+    return [(names.get(k, n), c) for k, (n, c) in enumerate(CLASSES) if k in shown]
+
+
 def _colour_frames(model, frames: list[np.ndarray]) -> list[np.ndarray]:
     from matplotlib.colors import to_rgb
 
@@ -77,7 +96,8 @@ def _colour_frames(model, frames: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def save_strip(model, x, path: str, columns: int = 8, panels: int = 24) -> str:
-    """A PNG of evenly spaced layers (at most `panels`), with a legend."""
+    """A PNG of evenly spaced layers (at most `panels`) up to the first layer after
+    which nothing changes, with a legend of the classes shown."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -85,17 +105,21 @@ def save_strip(model, x, path: str, columns: int = 8, panels: int = 24) -> str:
     from matplotlib.patches import Patch
 
     frames = grid_history(model, x)
-    picks = np.unique(np.linspace(0, len(frames) - 1, min(panels, len(frames))).astype(int))
+    moved = [i for i in range(1, len(frames)) if not np.array_equal(frames[i], frames[i - 1])]
+    last = min(len(frames) - 1, (moved[-1] + 1) if moved else 0)  # then nothing changes
+    picks = np.unique(np.linspace(0, last, min(panels, last + 1)).astype(int))
     images = _colour_frames(model, [frames[i] for i in picks])
     rows = -(-len(picks) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.6 * rows + 1.2))
+    tall = images[0].shape[0] / images[0].shape[1]  # a panel's height per width
+    size = (1.6 * columns, (1.6 * tall + 0.4) * rows + 1.2)
+    fig, axes = plt.subplots(rows, columns, figsize=size)
     for ax in np.ravel(axes):
         ax.axis("off")
     for ax, img, layer in zip(np.ravel(axes), images, picks, strict=False):
         ax.imshow(img, interpolation="nearest")
         ax.set_title(f"layer {layer}", fontsize=7)
     fig.legend(
-        handles=[Patch(color=c, label=n) for n, c in CLASSES],
+        handles=[Patch(color=c, label=n) for n, c in legend(model, [frames[i] for i in picks])],
         loc="lower center",
         ncol=4,
         fontsize=7,
