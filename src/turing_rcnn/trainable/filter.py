@@ -9,16 +9,23 @@ shared across cells and iterations), with `width` state channels instead of one 
 reads only itself and its 4 neighbours (the von Neumann neighbourhood), a prior that
 suits grid tasks moving along walls and paths, and a finite-state rule of that shape
 has a table small enough to read off in full (extract.py).
+
+`train` is the one Adam loop both learners train a filter with (AlgorithmLearner on a
+task, MetaLearner on learning problems); each brings its own loss and validation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import copy
+import time
+from collections.abc import Callable, Collection
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ..progress import bar
 
 
 class RecurrentFilter(nn.Module):
@@ -173,3 +180,50 @@ def hint_loss(logits: torch.Tensor, before: torch.Tensor, after: torch.Tensor):
     changed = after != before
     parts = [ce[changed], ce[~changed]]
     return sum(p.mean() for p in parts if p.numel())
+
+
+def train(
+    net: nn.Module,
+    cfg,
+    loss: Callable[[], torch.Tensor],
+    scores: Callable[[], list[float]],
+    record: Callable[[int, float, float, list[float]], None],
+    save: Callable[[], None] | None,
+    desc: str,
+    progress: bool,
+) -> tuple[int, float]:
+    """Adam on loss() with cosine decay over cfg.max_steps and gradients clipped to norm
+    1. At every cfg.eval_every-th step and the last, the validation scores() (each in
+    [0, 1]): the weights with the best sum are kept (ties: the later), record(step,
+    seconds, loss, scores) logs them and save() checkpoints. Stops after cfg.patience
+    perfect validations in a row, at cfg.max_steps or after cfg.max_minutes; the kept
+    weights are loaded. Returns (steps run, seconds)."""
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    decay = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.max_steps)
+    perfect, best, start = 0, (-1.0, None), time.perf_counter()
+    with bar(desc, cfg.max_steps, progress, unit="step") as line:
+        for step in range(1, cfg.max_steps + 1):
+            value = loss()
+            opt.zero_grad()
+            value.backward()
+            nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            opt.step()
+            decay.step()
+            line.update(1)
+            minutes = (time.perf_counter() - start) / 60
+            last = step == cfg.max_steps or minutes >= cfg.max_minutes
+            if step % cfg.eval_every and not last:
+                continue
+            line.set_postfix_str("validating", refresh=False)
+            now = scores()
+            perfect = perfect + 1 if min(now) == 1.0 else 0
+            if sum(now) >= best[0]:  # ties: the later weights
+                best = (sum(now), copy.deepcopy(net.state_dict()))
+            record(step, time.perf_counter() - start, value.item(), now)
+            line.set_postfix(loss=f"{value.item():.4f}", val="/".join(f"{s:.3f}" for s in now))
+            if save:
+                save()
+            if perfect >= cfg.patience or last:
+                break
+    net.load_state_dict(best[1])
+    return step, time.perf_counter() - start

@@ -19,8 +19,6 @@ which may be tighter). The filter itself is filter.RecurrentFilter.
 
 from __future__ import annotations
 
-import copy
-import time
 from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
@@ -28,12 +26,11 @@ import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
-from torch import nn
 
 from .. import guard
 from ..progress import bar as progress_bar
 from .config import AlgoConfig
-from .filter import DiscreteFilter, RecurrentFilter, hint_loss, hint_trace
+from .filter import DiscreteFilter, RecurrentFilter, hint_loss, hint_trace, train
 from .tasks import get_algo_task
 
 
@@ -124,47 +121,32 @@ class AlgorithmLearner(BaseEstimator):
 
     def _train(self, cfg: AlgoConfig, draw, val, budget: int, rng, checkpoint) -> None:
         net, task = self.net_, self.task_
-        opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-        decay = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.max_steps)
-        perfect, best, start = 0, (-1.0, None), time.perf_counter()
-        with progress_bar(f"train {cfg.task}", cfg.max_steps, self.progress, unit="step") as bar:
-            for step in range(1, cfg.max_steps + 1):
-                x, y = draw()
-                if cfg.hints:
-                    loss = self._hint_loss(x, budget)
-                else:
-                    n = int(rng.integers(0, budget))
-                    k = int(rng.integers(1, budget - n + 1)) if task.stop_early else budget - n
-                    with torch.no_grad():
-                        state = net.run(x, n)
-                    progressive = net.out(net.run(x, k, state))
-                    full = net(x, budget)
-                    loss = cfg.alpha * F.binary_cross_entropy_with_logits(progressive, y)
-                    loss = loss + (1 - cfg.alpha) * F.binary_cross_entropy_with_logits(full, y)
-                opt.zero_grad()
-                loss.backward()
-                nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-                opt.step()
-                decay.step()
-                bar.update(1)
-                minutes = (time.perf_counter() - start) / 60
-                last = step == cfg.max_steps or minutes >= cfg.max_minutes
-                if step % cfg.eval_every and not last:
-                    continue
-                bar.set_postfix_str("validating", refresh=False)
-                scores = [self._accuracy(xv, yv) for xv, yv in val]
-                perfect = perfect + 1 if min(scores) == 1.0 else 0
-                if sum(scores) >= best[0]:  # ties: the later weights
-                    best = (sum(scores), copy.deepcopy(net.state_dict()))
-                self._record(step, time.perf_counter() - start, loss.item(), scores)
-                bar.set_postfix(loss=f"{loss.item():.4f}", val="/".join(f"{s:.3f}" for s in scores))
-                if checkpoint:
-                    self.save(checkpoint)
-                if perfect >= cfg.patience or last:
-                    break
-        net.load_state_dict(best[1])
-        self.steps_ += step
-        self.train_seconds_ += time.perf_counter() - start
+
+        def loss() -> torch.Tensor:  # the progressive loss (or hints) on a fresh batch
+            x, y = draw()
+            if cfg.hints:
+                return self._hint_loss(x, budget)
+            n = int(rng.integers(0, budget))
+            k = int(rng.integers(1, budget - n + 1)) if task.stop_early else budget - n
+            with torch.no_grad():
+                state = net.run(x, n)
+            progressive = net.out(net.run(x, k, state))
+            full = net(x, budget)
+            value = cfg.alpha * F.binary_cross_entropy_with_logits(progressive, y)
+            return value + (1 - cfg.alpha) * F.binary_cross_entropy_with_logits(full, y)
+
+        steps, seconds = train(
+            net,
+            cfg,
+            loss,
+            lambda: [self._accuracy(xv, yv) for xv, yv in val],
+            self._record,
+            (lambda: self.save(checkpoint)) if checkpoint else None,
+            f"train {cfg.task}",
+            self.progress,
+        )
+        self.steps_ += steps
+        self.train_seconds_ += seconds
         if checkpoint:
             self.save(checkpoint)
 

@@ -30,7 +30,6 @@ first in order on ties), gauss (GF(2) elimination, the moonshot).
 
 from __future__ import annotations
 
-import copy
 import itertools
 import json
 import time
@@ -68,7 +67,7 @@ from .extract import (
     load_json,
     merge,
 )
-from .filter import DiscreteFilter
+from .filter import DiscreteFilter, train
 from .filter import hint_trace as filter_hint_trace
 
 INPUTS = LAYOUT[:8]  # the layout symbols a learner starts from: '_' D0 D1 L0 L1 T0 T1 '?'
@@ -360,42 +359,24 @@ class MetaLearner(BaseEstimator):
         return ce[changes.flatten(0, 1)].mean() + F.binary_cross_entropy_with_logits(answer, target)
 
     def _train(self, cfg: MetaConfig, rng, val, checkpoint) -> None:
-        net = self.net_
-        opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-        decay = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.max_steps)
-        perfect, best, start = 0, (-1.0, None), time.perf_counter()
-        with bar(f"meta-train {cfg.learner}", cfg.max_steps, self.progress, unit="step") as line:
-            for step in range(1, cfg.max_steps + 1):
-                loss = self._loss(cfg, rng)
-                opt.zero_grad()
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-                opt.step()
-                decay.step()
-                line.update(1)
-                minutes = (time.perf_counter() - start) / 60
-                last = step == cfg.max_steps or minutes >= cfg.max_minutes
-                if step % cfg.eval_every and not last:
-                    continue
-                line.set_postfix_str("validating", refresh=False)
-                scores = [self._accuracy(*v) for v in val]
-                perfect = perfect + 1 if min(scores) == 1.0 else 0
-                if sum(scores) >= best[0]:  # ties: the later weights
-                    best = (sum(scores), copy.deepcopy(net.state_dict()))
-                h = self.history_
-                h.step.append(step)
-                h.seconds.append(time.perf_counter() - start)
-                h.loss.append(loss.item())
-                h.val_accuracy.append(min(scores[:2]))
-                h.val_accuracy_long.append(scores[2])
-                shown = "/".join(f"{s:.3f}" for s in scores)
-                line.set_postfix(loss=f"{loss.item():.4f}", val=shown)
-                if checkpoint:
-                    self.save(checkpoint)
-                if perfect >= cfg.patience or last:
-                    break
-        net.load_state_dict(best[1])
-        self.steps_, self.train_seconds_ = step, time.perf_counter() - start
+        def record(step: int, seconds: float, loss: float, scores: list[float]) -> None:
+            h = self.history_
+            h.step.append(step)
+            h.seconds.append(seconds)
+            h.loss.append(loss)
+            h.val_accuracy.append(min(scores[:2]))
+            h.val_accuracy_long.append(scores[2])
+
+        self.steps_, self.train_seconds_ = train(
+            self.net_,
+            cfg,
+            lambda: self._loss(cfg, rng),
+            lambda: [self._accuracy(*v) for v in val],
+            record,
+            (lambda: self.save(checkpoint)) if checkpoint else None,
+            f"meta-train {cfg.learner}",
+            self.progress,
+        )
 
     def freeze(self, val) -> list[str]:
         """Prune the learned learner: for each input code in turn (data and test bits
