@@ -64,17 +64,17 @@ class PM1Classifier(ClassifierMixin, BaseEstimator):
     def _pm1(self, X) -> np.ndarray:
         """X as +-1 (int8): 0/1 features, if the fit saw them, read as bits like the
         labels (bit 1 <-> -1, bit 0 <-> +1); anything else refused."""
-        X = np.asarray(X)
-        if not self.feature_bits_:
-            if X.ndim == 2 and not np.isin(X, (-1, 1)).all():
-                raise ValueError(
-                    "X must contain only -1 and +1, or only 0 and 1 at fit (bits: 1 <-> -1, "
-                    "0 <-> +1), the encoding kept for predict"
-                )
-            return check_pm1_matrix(X)
-        if not np.isin(X, (0, 1)).all():
-            raise ValueError("X must contain only 0 and 1: the model was fitted on 0/1 bits")
-        return check_pm1_matrix(1 - 2 * X.astype(np.int8))
+        X = np.asarray(X)  # 2-D: validate_data checked it
+        if self.feature_bits_:
+            if not np.isin(X, (0, 1)).all():
+                raise ValueError("X must contain only 0 and 1: the model was fitted on 0/1 bits")
+            X = 1 - 2 * X.astype(np.int8)
+        elif not np.isin(X, (-1, 1)).all():
+            raise ValueError(
+                "X must contain only -1 and +1, or only 0 and 1 at fit (bits: 1 <-> -1, "
+                "0 <-> +1), the encoding kept for predict"
+            )
+        return check_pm1_matrix(X)
 
     def _fitted(self):
         self._done = True

@@ -108,7 +108,8 @@ def save_strip(model, x, path: str, columns: int = 8, panels: int = 24) -> str:
     moved = [i for i in range(1, len(frames)) if not np.array_equal(frames[i], frames[i - 1])]
     last = min(len(frames) - 1, (moved[-1] + 1) if moved else 0)  # then nothing changes
     picks = np.unique(np.linspace(0, last, min(panels, last + 1)).astype(int))
-    images = _colour_frames(model, [frames[i] for i in picks])
+    shown = [frames[i] for i in picks]
+    images = _colour_frames(model, shown)
     rows = -(-len(picks) // columns)
     tall = images[0].shape[0] / images[0].shape[1]  # a panel's height per width
     size = (1.6 * columns, (1.6 * tall + 0.4) * rows + 1.2)
@@ -119,7 +120,7 @@ def save_strip(model, x, path: str, columns: int = 8, panels: int = 24) -> str:
         ax.imshow(img, interpolation="nearest")
         ax.set_title(f"layer {layer}", fontsize=7)
     fig.legend(
-        handles=[Patch(color=c, label=n) for n, c in legend(model, [frames[i] for i in picks])],
+        handles=[Patch(color=c, label=n) for n, c in legend(model, shown)],
         loc="lower center",
         ncol=4,
         fontsize=7,
