@@ -38,6 +38,35 @@ class Command:
     text: Callable | None = None  # the report as text (default: `key: value` lines)
 
 
+def _text(value) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_text(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return "[" + ", ".join(_text(v) for v in value) + "]"
+    return str(value)
+
+
+def lines(report: dict) -> str:
+    """A report as aligned `key: value` lines (nested values on one line)."""
+    width = max(map(len, report))
+    return "\n".join(f"{key:>{width}}: {_text(value)}" for key, value in report.items())
+
+
+def checks_table(report: dict) -> str:
+    """verify's report as text: its sizes and verdicts as `key: value` lines, then one
+    row per check (a person reads the checks down a column, not along one line)."""
+    rows = [("check", "inputs", "right", "fixed point", "passed", "seconds")]
+    for c in report["checks"]:
+        right = f"{c['right']}/{c['count']}"
+        fixed, passed = "yes" if c["fixed_point"] else "no", "yes" if c["passed"] else "NO"
+        rows.append((c["check"], c["inputs"], right, fixed, passed, f"{c['seconds']:.2f}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    table = "\n".join(
+        "  ".join(x.ljust(w) for x, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    )
+    return lines({k: v for k, v in report.items() if k != "checks"}) + "\n\n" + table
+
+
 COMMANDS = {
     "demo": Command(
         jobs.DemoConfig,
@@ -67,7 +96,7 @@ COMMANDS = {
         jobs.VerifyConfig,
         jobs.verify_rule,
         "verify a rule: exhaustive, random, fixed point",
-        lambda report: checks_table(report),  # defined below
+        checks_table,
     ),
     "meta-train": Command(
         jobs.MetaTrainConfig,
@@ -240,35 +269,6 @@ def tidy(value, digits: int = 6):
     if isinstance(value, (list, tuple)):
         return [tidy(v, digits) for v in value]
     return value
-
-
-def _text(value) -> str:
-    if isinstance(value, dict):
-        return ", ".join(f"{k} {_text(v)}" for k, v in value.items())
-    if isinstance(value, list):
-        return "[" + ", ".join(_text(v) for v in value) + "]"
-    return str(value)
-
-
-def lines(report: dict) -> str:
-    """A report as aligned `key: value` lines (nested values on one line)."""
-    width = max(map(len, report))
-    return "\n".join(f"{key:>{width}}: {_text(value)}" for key, value in report.items())
-
-
-def checks_table(report: dict) -> str:
-    """verify's report as text: its sizes and verdicts as `key: value` lines, then one
-    row per check (a person reads the checks down a column, not along one line)."""
-    rows = [("check", "inputs", "right", "fixed point", "passed", "seconds")]
-    for c in report["checks"]:
-        right = f"{c['right']}/{c['count']}"
-        fixed, passed = "yes" if c["fixed_point"] else "no", "yes" if c["passed"] else "NO"
-        rows.append((c["check"], c["inputs"], right, fixed, passed, f"{c['seconds']:.2f}"))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    table = "\n".join(
-        "  ".join(x.ljust(w) for x, w in zip(row, widths, strict=True)).rstrip() for row in rows
-    )
-    return lines({k: v for k, v in report.items() if k != "checks"}) + "\n\n" + table
 
 
 def main(argv: list[str] | None = None) -> int:
