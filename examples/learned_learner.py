@@ -15,9 +15,9 @@ filter trained on many small learning problems, its rule read off and verified
    +1; the last label; the first label) prediction for prediction with `==`, and with
    the hand-written learner the package compiles (`RCNNLearner("majority")`).
 
-    python examples/learned_learner.py                      # majority, about 15 s on 2 cores
+    python examples/learned_learner.py                      # majority, about 9 s on 2 cores
     python examples/learned_learner.py --learner last-label
-    python examples/learned_learner.py --quick              # 2 small datasets, about 6 s
+    python examples/learned_learner.py --quick              # 2 small datasets, about 4 s
 """
 
 from __future__ import annotations

@@ -15,11 +15,11 @@
    the mazes whose whole path is exactly right, in entries and again in the peer's
    pixels (`mazes.valid_shortest_paths`).
 
-    python examples/peer_mazes.py                 # 20 mazes of size 59, about 4 s on 2 cores
-    python examples/peer_mazes.py --quick         # 5 mazes of size 9, about 4 s
+    python examples/peer_mazes.py                 # 20 mazes of size 59, about 3 s on 2 cores
+    python examples/peer_mazes.py --quick         # 5 mazes of size 9, about 3 s
     python examples/peer_mazes.py --out DIR       # keep the folder (a new or empty one)
     python examples/peer_mazes.py --data DIR      # the peer's own inputs.npy / solutions.npy
-    python examples/peer_mazes.py --count 5 --size 201   # larger mazes (about 8 s)
+    python examples/peer_mazes.py --count 5 --size 201   # larger mazes (about 5 s)
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ pipelines below). What it shows:
    ('gauss', 'majority', 'first-label', 'last-label'): the grid picks 'gauss';
 4. the best RCNN against GaussianElimination, prediction for prediction.
 
-    python examples/sklearn_parity.py            # d = 7, about 8 s on 2 CPU cores
-    python examples/sklearn_parity.py --quick    # d = 5, about 10 s (mostly imports)
+    python examples/sklearn_parity.py            # d = 7, about 6 s on 2 CPU cores
+    python examples/sklearn_parity.py --quick    # d = 5, about 5 s (mostly imports)
 """
 
 from __future__ import annotations

@@ -14,9 +14,9 @@
 4. The shipped verified rule, loaded by name (`turing_rcnn.pretrained`), and spot-
    checked on random long strings (its full verification: `turing-rcnn verify prefix-parity`).
 
-    python examples/train_extract_verify.py           # about 35 s on 2 CPU cores
+    python examples/train_extract_verify.py           # about 29 s on 2 CPU cores
     python examples/train_extract_verify.py --quick   # 40 training steps (does not
-                                                      # train: "not exact"), about 10 s
+                                                      # train: "not exact"), about 7 s
 """
 
 from __future__ import annotations
