@@ -21,6 +21,7 @@ import argparse
 import collections
 import json
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -216,7 +217,16 @@ def parse_args(argv=None) -> argparse.Namespace:
         metavar="JSON",
         help="no training: draw the GF(2) rows of these JSON files against d to OUT.png",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.table and args.plot_gauss:
+        parser.error("give --table or --plot-gauss, not both")
+    args.rows = []  # the runs --table or --plot-gauss reads: a bad file refused before work
+    for path in (args.table or []) + (args.plot_gauss or []):
+        try:
+            args.rows += json.loads(Path(path).read_text())["rows"]
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            parser.error(f"{path}: not a bench_meta JSON file ({type(err).__name__}: {err})")
+    return args
 
 
 def main() -> None:
@@ -230,14 +240,12 @@ def main() -> None:
             return
         if args.table:
             bar.stage("the results-page tables")
-            rows = [r for f in args.table for r in json.loads(open(f).read())["rows"]]
-            print(markdown(rows) + "\n\n" + markdown_gauss(rows))
+            print(markdown(args.rows) + "\n\n" + markdown_gauss(args.rows))
             return
         if args.plot_gauss:
             bar.stage("plotting")
-            rows = [r for f in args.plot_gauss for r in json.loads(open(f).read())["rows"]]
             RESULTS.mkdir(parents=True, exist_ok=True)
-            plot_gauss(rows, RESULTS / f"{args.out}.png")
+            plot_gauss(args.rows, RESULTS / f"{args.out}.png")
             print(f"wrote {RESULTS / args.out}.png")
             return
         bar.stage("importing torch")
