@@ -48,7 +48,8 @@ def exactness(ds=EXACT_DS, device: str = "cuda", bar=None) -> list[dict]:
         start = time.perf_counter()
         gpu_out = gpu.decision_function(points)
         predict = time.perf_counter() - start
-        ge = GaussianElimination().fit(data.X_train, data.y_train).predict(points)
+        linear_ge = GaussianElimination(fit_intercept=False)  # the RCNN's program
+        ge = linear_ge.fit(data.X_train, data.y_train).predict(points)
         dense = RCNNLearner("gauss", device=device, evaluation="dense")
         dense.fit(data.X_train, data.y_train)
         few = points[:: max(1, len(points) // 64)]

@@ -41,7 +41,7 @@ def run(args, bar) -> None:
         data = ParityTask(d).make(d + 10, n_test=args.n_test, seed=d)
 
         def packed(data=data):
-            ge = GaussianElimination().fit(data.X_train, data.y_train)
+            ge = GaussianElimination(fit_intercept=False).fit(data.X_train, data.y_train)
             return ge.predict(data.X_test)
 
         def unpacked(data=data):

@@ -243,12 +243,81 @@ def test_zero_one_features_are_bits(estimator):
         clone(estimator).fit(X * 2, y)
 
 
-def test_zero_one_data_through_a_pipeline_and_cross_validation():
-    """A scikit-learn user's 0/1 parity data, as it comes: the pipeline learns it."""
+def _as_bits(X):  # module-level functions: the pipelines stay picklable
+    return X
+
+
+def _one_minus_2x(X):
+    return 1 - 2 * X
+
+
+def _2x_minus_1(X):
+    return 2 * X - 1
+
+
+ENCODINGS = {"bits": _as_bits, "1 - 2x": _one_minus_2x, "2x - 1": _2x_minus_1}
+
+
+def _odd_parity_bits(d, m, seed):
+    """0/1 data as a scikit-learn user brings it: the parity of 3 of the d bits (an odd
+    count: the case where `2x - 1` turns the parity into its complement), 0/1 labels."""
+    data = ParityTask(d, secret=(0, 2, d - 1)).make(m, n_test=0, seed=seed)
+    return (data.X_train == -1).astype(int), (data.y_train == -1).astype(int)
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+@pytest.mark.parametrize(
+    "estimator, learns_affine",
+    [
+        (GaussianElimination(), True),
+        (GaussianElimination(fit_intercept=False), False),
+        (RCNNLearner(), False),
+    ],
+    ids=["GaussianElimination", "GaussianElimination-linear", "RCNNLearner"],
+)
+def test_zero_one_parity_data_through_a_pipeline_and_cross_validation(
+    encoding, estimator, learns_affine
+):
+    """Each sign convention of 0/1 data, through make_pipeline and cross_val_score:
+    GaussianElimination (constant term on by default) learns the parity in every
+    encoding; linear elimination (fit_intercept=False, the program RCNNLearner runs)
+    learns it from the bits and from 1 - 2x and, behind 2x - 1 (where the labels are an
+    affine parity, which no linear parity fits), scores near chance, as documented."""
     from sklearn.model_selection import cross_val_score
     from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
 
-    data = ParityTask(8).make(60, n_test=0, seed=2)
+    X, y = _odd_parity_bits(8, 60, seed=2)
+    pipe = make_pipeline(FunctionTransformer(ENCODINGS[encoding]), clone(estimator))
+    scores = cross_val_score(pipe, X, y, cv=KFold(3))
+    if learns_affine or encoding != "2x - 1":
+        assert scores.tolist() == [1.0, 1.0, 1.0]
+    else:
+        assert scores.max() < 0.75  # no linear parity fits: near chance
+
+
+def test_sgd_mlp_is_indifferent_to_the_encoding():
+    """The MLP has biases, so `2x - 1` is an affine change of its input: trained from
+    the same seed on a 2-bit parity of 0/1 data, it reaches the same accuracy through
+    either encoding and on the bits as they are."""
+    from sklearn.model_selection import cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    data = ParityTask(4, secret=(1, 3)).make(240, n_test=0, seed=0)
     X, y = (data.X_train == -1).astype(int), (data.y_train == -1).astype(int)
-    scores = cross_val_score(make_pipeline(GaussianElimination()), X, y, cv=KFold(3))
-    assert scores.tolist() == [1.0, 1.0, 1.0]
+    for encode in ENCODINGS.values():
+        pipe = make_pipeline(FunctionTransformer(encode), SGDMLP(hidden=64, steps=1500))
+        assert cross_val_score(pipe, X, y, cv=KFold(3)).min() == 1.0
+
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_gaussian_elimination_learns_affine_parities(flip):
+    """Labels = parity XOR a constant: the constant term finds both exactly (on +-1
+    features), and every fit is consistent with its training data."""
+    data = ParityTask(12).make(30, n_test=500, seed=7)
+    y, y_test = (-data.y_train, -data.y_test) if flip else (data.y_train, data.y_test)
+    ge = GaussianElimination().fit(data.X_train, y)
+    assert ge.intercept_ == flip and np.array_equal(ge.solution_, data.secret)
+    assert ge.score(data.X_test, y_test) == 1.0 and ge.n_inconsistent_ == 0
+    assert not GaussianElimination(fit_intercept=False).fit(data.X_train, y).intercept_

@@ -46,10 +46,10 @@ def test_every_example_is_listed_in_the_readme():
 def test_sklearn_parity(capsys):
     out = example("sklearn_parity").main(quick=True)
     # 1 - 2x: the parity is learned exactly; 2x - 1: its complement (odd secret), which
-    # elimination without a constant term cannot represent.
+    # the constant term learns and elimination without one cannot represent.
     assert len(out["secret"]) % 2 == 1
-    assert out["ge_score"] == out["ge_score_bits"] == 1.0  # bits as they are, or 1 - 2x
-    assert out["ge_score_wrong_encoding"] < 0.75
+    assert out["ge_score"] == out["ge_score_bits"] == out["ge_score_other_encoding"] == 1.0
+    assert out["ge_score_other_encoding_linear"] < 0.75
     assert out["cv_scores"] == [1.0, 1.0]
     assert out["grid_scores"]["gauss"] == 1.0
     assert max(s for k, s in out["grid_scores"].items() if k != "gauss") < 0.75

@@ -35,7 +35,7 @@ def consistent_subsets(X, y) -> list[np.ndarray]:
 def test_gauss_matches_brute_force_on_consistent_data(d, extra, seed):
     m = max(1, d + extra)
     data = ParityTask(d).make(m, n_test=0, seed=seed)
-    ge = GaussianElimination().fit(data.X_train, data.y_train)
+    ge = GaussianElimination(fit_intercept=False).fit(data.X_train, data.y_train)
     subsets = consistent_subsets(data.X_train, data.y_train)
     rank = len(ge.pivot_columns_)
     # Brute force: the consistent subsets form a coset of size 2^(d - rank) ...
@@ -54,7 +54,7 @@ def test_gauss_matches_brute_force_on_consistent_data(d, extra, seed):
 
 def test_gauss_brute_force_d10():
     data = ParityTask(10).make(14, seed=3)
-    ge = GaussianElimination().fit(data.X_train, data.y_train)
+    ge = GaussianElimination(fit_intercept=False).fit(data.X_train, data.y_train)
     subsets = consistent_subsets(data.X_train, data.y_train)
     assert len(subsets) == 2 ** (10 - len(ge.pivot_columns_))
     assert any(np.array_equal(s, ge.solution_) for s in subsets)
@@ -68,15 +68,40 @@ def test_gauss_brute_force_d10():
 )
 def test_gauss_matches_unpacked_reference_on_noisy_data(d, m, noise, seed):
     data = ParityTask(d, noise=noise).make(m, n_test=64, seed=seed)
-    ge = GaussianElimination().fit(data.X_train, data.y_train)
+    ge = GaussianElimination(fit_intercept=False).fit(data.X_train, data.y_train)
     ref = gauss_reference(data.X_train, data.y_train, data.X_test)
     assert np.array_equal(ge.predict(data.X_test), ref)
+
+
+@given(
+    d=st.integers(1, 80),
+    m=st.integers(1, 100),
+    noise=st.sampled_from([0.0, 0.1, 0.49]),
+    flip=st.booleans(),
+    seed=st.integers(0, 10**6),
+)
+def test_the_constant_term_is_a_constant_bit_for_the_reference(d, m, noise, flip, seed):
+    """fit_intercept=True is linear elimination with a constant bit 1 (value -1)
+    appended to every example: == gauss_reference on that data, and intercept_ is the
+    constant's coefficient."""
+    data = ParityTask(d, noise=noise).make(m, n_test=64, seed=seed)
+    y = -data.y_train if flip else data.y_train
+    ge = GaussianElimination().fit(data.X_train, y)
+
+    def with_constant(X):
+        return np.hstack([X, -np.ones((len(X), 1), dtype=X.dtype)])
+
+    ref = gauss_reference(with_constant(data.X_train), y, with_constant(data.X_test))
+    assert np.array_equal(ge.predict(data.X_test), ref)
+    constant = np.zeros((1, d + 1), dtype=np.int8) + 1
+    constant[0, d] = -1  # the constant bit alone: its prediction is the coefficient
+    assert ge.intercept_ == (gauss_reference(with_constant(data.X_train), y, constant)[0] == -1)
 
 
 @pytest.mark.parametrize("d", [64, 65, 200])
 def test_gauss_learns_dense_parity_across_word_boundaries(d):
     data = ParityTask(d).make(d + 20, n_test=500, seed=d)
-    ge = GaussianElimination().fit(data.X_train, data.y_train)
+    ge = GaussianElimination(fit_intercept=False).fit(data.X_train, data.y_train)
     assert np.array_equal(ge.solution_, data.secret)
     assert ge.score(data.X_test, data.y_test) == 1.0
 
@@ -87,7 +112,7 @@ def test_rank_matches_spanning_probability():
     full = 0
     for _ in range(trials):
         X = from_bits(rng.random((m, d)) < 0.5)
-        full += len(GaussianElimination().fit(X, np.ones(m)).pivot_columns_) == d
+        full += len(GaussianElimination(fit_intercept=False).fit(X, np.ones(m)).pivot_columns_) == d
     p = spanning_probability(d, m)
     assert abs(full / trials - p) < 4 * np.sqrt(p * (1 - p) / trials)
 

@@ -123,3 +123,18 @@ def test_a_refusal_with_progress_on_prints_only_its_line(capsys):
     assert main(["learn", "--d", "0", "--m", "5"]) == 2
     out, err = capsys.readouterr()
     assert out == "" and err.strip().splitlines() == ["turing-rcnn: error: --d must be >= 1, got 0"]
+
+
+def test_the_training_bar_counts_the_step_budget_once(monkeypatch):
+    """The training bar's total is the step budget (max_steps), and it ends at the steps
+    run: the work, neither more nor twice."""
+    from turing_rcnn import AlgoConfig, AlgorithmLearner
+
+    clock = Clock()
+    monkeypatch.setattr(sys, "stderr", clock)
+    config = AlgoConfig(train_size=4, max_steps=7, eval_every=100, seed=0)
+    AlgorithmLearner(config, progress=True).fit()
+    text = clock.getvalue().replace("\r", "\n")
+    counts = {line.split("|")[2].split()[0] for line in text.splitlines() if "train " in line}
+    assert "7/7" in counts and not any(c.endswith("/14") for c in counts), counts
+    assert all(c.split("/")[1] == "7" for c in counts if "/" in c), counts
