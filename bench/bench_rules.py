@@ -28,20 +28,23 @@ from _common import REFRESH, RESULTS, Progress, bench_parser, write_json
 
 # torch and turing_rcnn load after the arguments
 
-SETUP = {  # the training of each task (k symbols, size, steps, learning rate)
-    "prefix-parity": dict(symbols=3, train_size=16, max_steps=1500, lr=3e-3),
-    "addition": dict(symbols=3, train_size=16, max_steps=1500, lr=3e-3),
-    "flood-fill": dict(symbols=2, train_size=5, max_steps=3000, lr=3e-3, neighbourhood="cross"),
-    "maze": dict(
-        symbols=2,
-        train_size=9,
-        max_steps=3000,
-        lr=1e-2,
-        neighbourhood="cross",
-        hidden=16,
-        hints=True,
-    ),  # trained on dead-end filling's trace (AlgoConfig.hints); ships as maze-hints
-}
+# The training of each task: the finite-state settings of `turing-rcnn sweep` (one
+# source; k symbols, size, steps, learning rate); maze is trained on dead-end
+# filling's trace (AlgoConfig.hints) and ships as maze-hints.
+SWEEP_SETTINGS = ("prefix-parity-k3", "addition-k3", "flood-fill-cross-k2", "maze-hints")
+
+
+def _setups() -> dict:
+    from turing_rcnn.sweep.config import SETTINGS  # no torch: the arguments come first
+
+    fixed = ("task", "eval_every", "max_minutes")  # run() sets these
+    return {
+        SETTINGS[n].train["task"]: {k: v for k, v in SETTINGS[n].train.items() if k not in fixed}
+        for n in SWEEP_SETTINGS
+    }
+
+
+SETUP = _setups()
 SHIPPED = Path(__file__).resolve().parents[1] / "src" / "turing_rcnn" / "pretrained"
 
 

@@ -12,7 +12,7 @@
    in-process vs a process pool vs Ray with 2 workers (same run).
 CPU. Writes search.json and search.png.
 
-    python bench/bench_search.py [--restarts 2000] [--quick]
+    python bench/bench_search.py [--restarts 1000] [--quick]
 """
 
 from __future__ import annotations
@@ -166,7 +166,7 @@ def plot(rows: list[dict], path) -> None:
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = bench_parser(__doc__)
-    parser.add_argument("--restarts", type=int, default=2000)
+    parser.add_argument("--restarts", type=int, default=1000)  # the tables on the search page
     parser.add_argument("--quick", action="store_true")
     return parser.parse_args(argv)
 

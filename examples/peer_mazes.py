@@ -6,7 +6,7 @@
    border), and `solutions.npy`, (N, P, P) int64, 1 on the path. Here the package's
    generator makes them (`trainable/mazes.py`); with the peer's own data, point
    `--data` at its folder instead.
-2. Load the folder with the package's loader (`mazes.load_peer`: it checks the format
+2. Load the folder with the package's loader (`peer.load_peer`: it checks the format
    and says what does not fit), and turn the images into entry grids (`Maze.from_pixels`).
 3. Run the shipped rule `maze-hints` (read off a 2-state filter trained on dead-end
    filling's trace, proved on every perfect maze: docs/results/rules.md),
@@ -34,7 +34,7 @@ import torch
 
 from turing_rcnn import pretrained
 from turing_rcnn.compile import compile_program
-from turing_rcnn.trainable import Maze, mazes
+from turing_rcnn.trainable import Maze, mazes, peer
 from turing_rcnn.trainable.extract import Rule
 
 
@@ -48,7 +48,7 @@ def write_peer_folder(folder: str, count: int, size: int, seed: int) -> None:
 
 def solve(folder: str, rule_name: str = "maze-hints") -> dict:
     """Load a peer folder and run a rule (a shipped name or a rule .json) on every maze."""
-    images, targets = mazes.load_peer(folder)  # (N, 3, P, P) and (N, 1, P, P) float32
+    images, targets = peer.load_peer(folder)  # (N, 3, P, P) and (N, 1, P, P) float32
     size = images.shape[-1] // 2 - 3  # P = 2 (2n + 1) + 2 pixels; the maze size is 2n - 1
     print(f"loaded {len(images)} mazes of size {size} ({images.shape[-1]} x {images.shape[-1]} px)")
 
@@ -123,7 +123,7 @@ def main(
         print(f"wrote {count} mazes of size {size} to {folder} (inputs.npy, solutions.npy)")
         result = solve(folder)
         if quick:
-            images, _ = mazes.load_peer(folder)
+            images, _ = peer.load_peer(folder)
             print("the first maze, solved inside the RCNN:")
             print(draw(images[0], result["answers"][0]))
         return result | {"folder": folder if out else None}

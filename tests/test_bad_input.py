@@ -173,7 +173,7 @@ TRAIN = [
     ("load missing", ["--load", "{tmp}/missing.pt"], "no such file"),
     ("load random bytes", ["--load", "{tmp}/random.pt"], "not a model file"),
     ("load truncated", ["--load", "{tmp}/truncated.pt"], "not a model file"),
-    ("load folder", ["--load", "{tmp}/dir.npz"], "no such file"),
+    ("load folder", ["--load", "{tmp}/dir.npz"], "is a folder, not a filter"),
     ("load foreign dict", ["--load", "{tmp}/foreign.pt"], "not a model file"),
     ("load a tensor", ["--load", "{tmp}/tensor.pt"], "not a model file"),
     ("load pickle payload", ["--load", "{tmp}/pickle.pt"], "not a model file"),
@@ -209,7 +209,7 @@ VERIFY = [
     ("a list", ["{tmp}/list.json"], "not a rule file"),
     ("missing keys", ["{tmp}/keys.json"], "not a rule file"),
     ("not utf-8", ["{tmp}/latin.json"], "cannot read a rule"),
-    ("a folder", ["{tmp}/dir.npz"], "no such file"),
+    ("a folder", ["{tmp}/dir.npz"], "is a folder, not a rule"),
     ("task mismatch", ["prefix-parity", "--task", "addition"], "the rule solves 'prefix-parity'"),
     ("seed -1", ["prefix-parity", "--seed", "-1"], "--seed must be >= 0"),
     ("bad guard", ["{tmp}/badguard.json"], "not a valid rule"),
@@ -381,8 +381,23 @@ def test_enough_hostile_cases_and_the_readme_counts_them():
     text = " ".join((root / "docs" / "reference" / "bad-input.md").read_text().split())
     said = re.search(r"holds (\d+) hostile cases \((\d+) on the command line .*?, (\d+) on", text)
     assert said and tuple(map(int, said.groups())) == (len(CASES) + len(API), len(CASES), len(API))
+    import subprocess
+    import sys
+
+    round2 = {"outputs": 0, "files": 0, "peer": 0}
+    for name in round2:  # the collected tests of each round-2 file, as pytest counts them
+        out = subprocess.run(
+            [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+             str(root / "tests" / f"test_bad_input_{name}.py")],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        round2[name] = int(re.search(rf"test_bad_input_{name}\.py: (\d+)", out).group(1))
+        assert f"`test_bad_input_{name}.py` ({round2[name]}:" in text, name
+    total = len(CASES) + len(API) + sum(round2.values())
+    assert f"Round 2 adds {sum(round2.values())} tests" in text
+    assert f"; {total} hostile cases in all" in text
     readme = " ".join((root / "README.md").read_text().split())
-    assert f"| {len(CASES) + len(API)} hostile cases |" in readme
+    assert f"| {total} hostile cases |" in readme
 
 
 @pytest.mark.filterwarnings("ignore:Detected pickle protocol")  # the refused pickle file
@@ -541,3 +556,20 @@ def test_run_layers_and_settle_refuse_bad_grids():
         compiled.settle(np.zeros((1, 4), dtype=np.int64), 3)
     empty, moved = compiled.settle(np.zeros((0, 2, 4), dtype=np.int64), 3)
     assert empty.shape == (0, 2, 4) and moved == 0
+
+
+@pytest.mark.parametrize("error", [MemoryError, RecursionError, OverflowError])
+def test_a_limit_we_missed_still_ends_in_one_line(error, capsys, monkeypatch):
+    """No MemoryError, RecursionError or OverflowError reaches the user as a traceback,
+    even from a job whose sizes escaped every check."""
+
+    def job(config, progress=True):
+        raise error("deep inside")
+
+    command = main.__globals__["COMMANDS"]["info"]
+    monkeypatch.setitem(main.__globals__["COMMANDS"], "info", command.__class__(
+        command.config, job, command.help))  # fmt: skip
+    assert main(["info", "1RB1LB_1LA1RZ", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert error.__name__ in err and "use smaller sizes" in err

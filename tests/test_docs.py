@@ -268,3 +268,20 @@ def test_rules_table_is_the_bench_results():
         assert row[6].startswith(str(run["table_entries"])), (row, run["table_entries"])
         assert row[7] == str(run["compiled_parameters"]), (row, run["compiled_parameters"])
         assert (row[10] == "**yes**") == run["exact"], (row, run["exact"])
+
+
+def test_sweep_tables_are_the_sweep_results():
+    """The rates on the rules and peers pages are the stored sweeps' tables, rendered by
+    the package (sweep.table.as_markdown), and each table is what its rows summarise."""
+    import json
+
+    from turing_rcnn.sweep.table import as_markdown, summarise
+
+    text = page("results/rules.md") + page("results/peers.md")
+    blocks = re.findall(r"<!-- sweep: begin -->\n(.*?)\n<!-- sweep: end -->", text, re.S)
+    stored = sorted((ROOT / "bench" / "results" / "sweep").glob("*.json"))
+    assert stored and len(blocks) == len(stored)
+    for path in stored:
+        report = json.loads(path.read_text())
+        assert summarise(report["rows"]) == report["table"], path.name
+        assert as_markdown(report["table"]) in blocks, path.name

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from turing_rcnn.trainable import mazes
+from turing_rcnn.trainable import mazes, peer
 from turing_rcnn.trainable.extract import Rule
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -104,7 +104,7 @@ def test_peer_mazes(tmp_path, capsys):
     inputs, solutions = np.load(folder / "inputs.npy"), np.load(folder / "solutions.npy")
     assert inputs.dtype == np.float32 and inputs.shape == (5, 3, 24, 24)
     assert solutions.dtype == np.int64 and solutions.shape == (5, 24, 24)
-    images, targets = mazes.load_peer(str(folder))
+    images, targets = peer.load_peer(str(folder))
     answers = out["answers"]
     exact = (answers == targets[:, 0]).all(axis=(1, 2))
     assert out["accuracy"] == exact.mean() == 1.0

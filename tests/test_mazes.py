@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from turing_rcnn.compile import compile_program
-from turing_rcnn.trainable import Addition, Maze, get_algo_task, mazes
+from turing_rcnn.trainable import Addition, Maze, get_algo_task, mazes, peer
 
 
 @pytest.mark.parametrize("size, side", [(3, 12), (9, 24), (59, 124)])
@@ -83,13 +83,13 @@ def test_the_checker_accepts_every_shortest_path_and_nothing_else():
 def test_peer_arrays_round_trip_and_clear_errors(tmp_path):
     rng = np.random.default_rng(1)
     images, targets = mazes.render(*mazes.generate(5, 9, rng))
-    mazes.save_peer(str(tmp_path), images, targets)
-    x, y = mazes.load_peer(str(tmp_path))
+    peer.save_peer(str(tmp_path), images, targets)
+    x, y = peer.load_peer(str(tmp_path))
     assert np.array_equal(x, images) and np.array_equal(y[:, 0], targets)
     cells, cell_targets = Maze.from_pixels(x, y)
     assert np.array_equal(Maze.to_pixels(cell_targets), y)  # the entry grid loses nothing
-    with pytest.raises(ValueError, match="no such file"):
-        mazes.load_peer(str(tmp_path / "elsewhere"))
+    with pytest.raises(ValueError, match="no such folder"):
+        peer.load_peer(str(tmp_path / "elsewhere"))
     bad = images.copy()
     bad[0, :, 1, 1] = 0.5 - bad[0, :, 1, 1]  # one pixel off its block
     with pytest.raises(ValueError, match="uniform 2 x 2"):
@@ -112,7 +112,7 @@ def test_peer_arrays_round_trip_and_clear_errors(tmp_path):
         mazes.cells_per_side(10)
     np.save(tmp_path / "solutions.npy", targets[:, :5])
     with pytest.raises(ValueError, match="solutions.npy must be"):
-        mazes.load_peer(str(tmp_path))
+        peer.load_peer(str(tmp_path))
 
 
 @settings(max_examples=20, deadline=None)

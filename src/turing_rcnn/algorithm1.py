@@ -263,4 +263,11 @@ class RCNNLearner(PM1Classifier):
         """What the learner program's plain reference says, A(S)(x), on +-1 data."""
         X_train, y_train = check_dataset(X_train, y_train)
         X_test = check_pm1_matrix(X_test, "X_test", d=X_train.shape[1])
-        return self.learner_program().reference(X_train, y_train, X_test)
+        reference = self.learner_program().reference
+        step = max(1000, -(-len(X_test) // 100))  # at most 100 chunks: a bar with an ETA
+        parts = [np.zeros(0, dtype=np.int8)]
+        with bar("reference", len(X_test), self.progress, unit="point", leave=False) as line:
+            for i in range(0, len(X_test), step):  # A(S)(x) is one x at a time
+                parts.append(reference(X_train, y_train, X_test[i : i + step]))
+                line.update(len(parts[-1]))
+        return np.concatenate(parts)

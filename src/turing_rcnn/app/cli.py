@@ -10,23 +10,33 @@ estimated above it is refused before it starts; default: the memory available no
 Progress goes to stderr (progress.py: a line at once, then bars or a heartbeat at
 least every 5 s), also with --json. A user error (a bad value, path or file,
 a size beyond memory) ends with one line on stderr and exit code 2, before any long
-work; Ctrl-C ends a run with one line and exit code 130.
+work; so does a report that cannot be written (stdout closed or full). Ctrl-C ends a
+run with one line and exit code 130, SIGTERM (kill) with exit code 143, both after
+removing the temporary file of an output being written. Everything printed has its
+control characters escaped (a name read from a file cannot drive the terminal), and
+characters the locale cannot encode are written as \\u escapes.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import math
 import os
 import re
+import signal
 import sys
+import threading
 import typing
+import warnings
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import MISSING, dataclass, fields, is_dataclass
 
 from .. import __version__, guard, progress, threads
 from ..options import check_value
+from ..sweep.config import SweepConfig
 from . import jobs
 
 
@@ -108,6 +118,12 @@ COMMANDS = {
         jobs.run_search,
         "Corollary 2: random restarts of Algorithm 1, kept by validation",
     ),
+    "sweep": Command(
+        SweepConfig,
+        jobs.run_sweep,
+        "train many seeds of named settings; rates of validated, exact and proved runs",
+        jobs.sweep_text,
+    ),
 }
 
 
@@ -141,6 +157,9 @@ def add_options(parser: argparse.ArgumentParser, config: type) -> None:
             kw["action"] = "store_false" if f.default else "store_true"
         else:
             kw |= {"type": base, "nargs": "+"} if many else {"type": base}
+        if many and meta.get("choices"):  # a list of names: say them once, in the help
+            kw["metavar"] = "NAME"
+            kw["help"] += f"; one or more of: {', '.join(meta['choices'])}"
         if meta.get("positional"):
             parser.add_argument(f.name, metavar=f.name.upper(), **kw)
             continue
@@ -159,24 +178,52 @@ def build_config(config: type, args: argparse.Namespace):
             values[f.name] = build_config(hints[f.name], args)
         else:
             value = getattr(args, f.name)
+            flag = "--" + f.name.replace("_", "-")
+            if value == "" and f.default != "" and not f.metadata.get("positional"):
+                raise ValueError(f"{flag} is empty; give a value")
             if value is not None:
-                check_value(f, value, "--" + f.name.replace("_", "-"))
+                check_value(f, value, flag)
             values[f.name] = tuple(value) if isinstance(value, list) else value
     return config(**values)
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line (and exit code 2)."""
+    """argparse, but a usage error is one line (and exit code 2), printable, and a
+    negative number argparse took for a flag (`--seed -1e5`) says how to give it."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._given = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
 
     def error(self, message: str):
-        print(f"{self.prog}: error: {message} (see --help)", file=sys.stderr)
+        flag = re.fullmatch(r"argument (--[\w-]+): expected (at least )?one argument", message)
+        value = flag and _negative_after(getattr(self, "_given", []), flag[1])
+        if value:
+            message += f" (a negative number: use the {flag[1]}={value} form, or a value >= 0)"
+        print(f"{self.prog}: error: {printable(message)} (see --help)", file=sys.stderr)
         raise SystemExit(2)
 
 
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(text)
+def _negative_after(given: list[str], flag: str) -> str | None:
+    """The negative number that follows `flag` in `given`, if one does."""
+    for here, after in zip(given, given[1:], strict=False):
+        if here == flag and after.startswith("-"):
+            try:
+                float(after)
+            except ValueError:
+                continue
+            return after
+    return None
+
+
+def _gigabytes(text: str) -> float:
+    """--max-memory's value: a memory size a machine can have, in GB."""
+    try:
+        value = float(text)
+        guard.check_gigabytes(value)
+    except ValueError as err:
+        said = str(err) if "max-memory" in str(err) else f"not a number of GB: {text!r}"
+        raise argparse.ArgumentTypeError(said) from None
     return value
 
 
@@ -204,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument(
             "--max-memory",
-            type=_finite,
+            type=_gigabytes,
             default=None,
             metavar="GB",
             help="refuse work estimated above this (default: the memory available now)",
@@ -271,6 +318,39 @@ def tidy(value, digits: int = 6):
     return value
 
 
+def printable(text: str, keep: str = "\n") -> str:
+    """`text` with every control character (C0, DEL, C1, ESC sequences, bidi and other
+    format codes, lone surrogates) but those in `keep` written as repr writes it
+    (\\x1b, \\u202e): a name read from a file reaches the terminal as text, never as
+    commands."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c in keep else repr(c)[1:-1] for c in text)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM as an exception in the main thread, so that every `finally` runs (an
+    output's temporary file is removed: guard.atomic_path) before exit code 143."""
+
+
+def _terminate(signum, frame):
+    raise Terminated
+
+
+@contextmanager
+def _sigterm_interrupts():
+    """Inside the block SIGTERM raises Terminated (only the main thread sets handlers:
+    in another thread, such as a test's, nothing changes)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if before is None else before)
+
+
 def main(argv: list[str] | None = None) -> int:
     if argv is None and sys.argv[1:] == ["--reference"]:  # docs/cli.md
         print(options_markdown())
@@ -279,43 +359,83 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exit:
         return int(exit.code or 0)
+    with _sigterm_interrupts():
+        try:
+            text = _run(args)
+        except BrokenPipeError:  # a reader of the progress output went away mid-run
+            _quiet_pipe()
+            return 141
+        except (ValueError, OSError) as err:
+            message = str(err).split("\n")[0] or type(err).__name__  # (not at \x85)
+            print(f"turing-rcnn: error: {printable(message)}", file=sys.stderr)
+            return 2
+        except (MemoryError, RecursionError, OverflowError) as err:  # a limit we missed
+            what = {MemoryError: "out of memory", RecursionError: "nested too deeply"}
+            said = what.get(type(err), "a number too large")
+            print(f"turing-rcnn: error: {said} ({type(err).__name__}); use smaller sizes or "
+                  "files", file=sys.stderr)  # fmt: skip
+            return 2
+        except KeyboardInterrupt as err:
+            stopped = "terminated" if isinstance(err, Terminated) else "interrupted"
+            print(f"turing-rcnn: {stopped}", file=sys.stderr)
+            return 143 if isinstance(err, Terminated) else 130
+    return _emit(text)
+
+
+def _run(args: argparse.Namespace) -> str:
+    """The command's report as text to print. Warnings (numpy's, torch's) are held and
+    shown only when the job succeeds: a refusal is its one line alone."""
+    with warnings.catch_warnings(record=True) as caught:
+        report = _job(args)
+    for w in caught:
+        warnings.showwarning(w.message, w.category, w.filename, w.lineno, w.file, w.line)
+    command = COMMANDS[args.command]
+    if args.json:
+        return json.dumps(tidy(report, 6), indent=2)
+    return (command.text or lines)(tidy(report, 4))
+
+
+def _job(args: argparse.Namespace):
+    """The job's report: its config built and checked, the job run under the thread
+    count, memory limit and output policy (guard.outputs) asked for."""
     command, on = COMMANDS[args.command], not args.no_progress
-    try:  # the first line at once (some configs load torch to check their values)
-        with progress.start(f"turing-rcnn {args.command}: starting (loading torch)", on):
-            config = build_config(command.config, args)
-            if args.threads < 0:
-                raise ValueError(f"--threads must be >= 0 (0: choose), got {args.threads}")
-            n = threads.choose(args.threads, jobs.flops_per_op(config))
-            with threads.using(n), guard.limit(args.max_memory):
-                report = command.job(config, progress=on)
-        if args.json:
-            text = json.dumps(tidy(report, 6), indent=2)
-        else:
-            text = (command.text or lines)(tidy(report, 4))
-    except BrokenPipeError:  # a reader of the progress output went away mid-run
-        _quiet_pipe()
-        return 141
-    except (ValueError, OSError) as err:
-        message = str(err).splitlines()[0] if str(err) else type(err).__name__
-        print(f"turing-rcnn: error: {message}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("turing-rcnn: interrupted", file=sys.stderr)
-        return 130
+    # the first line at once (some configs load torch to check their values)
+    with progress.start(f"turing-rcnn {args.command}: starting (loading torch)", on):
+        config = build_config(command.config, args)
+        if args.threads < 0:
+            raise ValueError(f"--threads must be >= 0 (0: choose), got {args.threads}")
+        n = threads.choose(args.threads, jobs.flops_per_op(config))
+        force = getattr(config, "force", None)  # None: the command has no --force
+        with threads.using(n), guard.limit(args.max_memory), guard.outputs(force):
+            return command.job(config, progress=on)
+
+
+def _emit(text: str) -> int:
+    """Print the report: control characters escaped, characters the stream's encoding
+    lacks (a C locale) as \\u escapes; a closed or full stdout is one line, exit 2."""
     try:
-        print(text, flush=True)
+        if sys.stdout is None:  # started with stdout closed (>&-)
+            raise OSError(errno.EBADF, "stdout is closed")
+        encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+        print(printable(text).encode(encoding, "backslashreplace").decode(encoding), flush=True)
     except BrokenPipeError:  # `turing-rcnn ... | head -1`
         return _quiet_pipe()
+    except (OSError, ValueError) as err:  # a full disk; a file closed (ValueError)
+        reason = getattr(err, "strerror", None) or "stdout is closed"
+        print(f"turing-rcnn: error: cannot write the report to stdout: {reason}", file=sys.stderr)
+        _quiet_pipe(sys.stdout)  # no second error when Python flushes stdout at exit
+        return 2
     return 0
 
 
-def _quiet_pipe() -> int:
-    """The reader went away: stop quietly (no traceback when Python flushes stdout)."""
+def _quiet_pipe(*streams) -> int:
+    """The reader went away (or the disk is full): point `streams` (default: stdout and
+    stderr) at the null device, so that Python's flush at exit prints no traceback."""
     devnull = os.open(os.devnull, os.O_WRONLY)
-    for stream in (sys.stdout, sys.stderr):
+    for stream in streams or (sys.stdout, sys.stderr):
         try:
             os.dup2(devnull, stream.fileno())
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):
             pass
     return 0
 

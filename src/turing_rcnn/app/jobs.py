@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import guard, pretrained
-from ..guard import need_folder, refuse_existing
+from ..guard import check_output, need_folder, refuse_existing
 from ..options import option
 from ..programs import TuringMachine
 from ..programs.learning import LEARNERS
-from ..progress import heartbeat
+from ..progress import bar, heartbeat
 from ..search.config import BACKENDS, SearchConfig
 from ..tasks import ParityTask, search_problem
 from ..trainable.config import AlgoConfig, MetaConfig
@@ -163,10 +163,7 @@ def _check_learn(c: LearnConfig) -> None:
     from ..frame import check_size
     from ..programs.learning import get_learner
 
-    if c.save_run and not c.save_run.endswith(".npz"):
-        raise ValueError(f"--save-run must end in .npz, got {c.save_run!r}")
-    refuse_existing(c.save_run, force=c.force)
-    need_folder(c.save_run)
+    check_output(c.save_run, "--save-run", (".npz",), c.force)
     if c.k is not None and c.k > c.d:
         raise ValueError(f"--k must be <= --d = {c.d}, got {c.k}")
     batch = min(c.test, 1024 if c.evaluation == "changes" else 64)
@@ -252,10 +249,7 @@ def animate(config: AnimateConfig, progress: bool = False) -> dict:
     from ..algorithm1 import RCNNLearner
     from .viz import save_gif, save_strip
 
-    if not config.out.endswith((".png", ".gif")):
-        raise ValueError(f"--out must end in .png or .gif, got {config.out!r}")
-    refuse_existing(config.out, force=config.force)
-    need_folder(config.out)
+    check_output(config.out, "--out", (".png", ".gif"), config.force)
     if config.k is not None and config.k > config.d:
         raise ValueError(f"--k must be <= --d = {config.d}, got {config.k}")
     data = ParityTask(config.d, k=config.k).make(config.m, n_test=1, seed=config.seed)
@@ -293,16 +287,22 @@ def _out_files(out: str | None, names: tuple[str, ...], force: bool) -> dict[str
     if --out is a file, its parent is missing, or a file exists there without --force)."""
     files = {n: os.path.join(out or "", n) for n in names}
     if out:
-        if os.path.exists(out) and not os.path.isdir(out):
-            raise ValueError(f"--out {out} is a file; give a folder")
+        kind = guard.what_is(out)
+        if os.path.lexists(out) and not (kind or "").endswith("a folder"):
+            raise ValueError(f"--out {out} is {kind or 'a file'}; give a folder")
         need_folder(os.path.join(out, names[0]) if os.path.isdir(out) else out)
         refuse_existing(*files.values(), force=force)
     return files
 
 
+def _channels(cfg) -> int:
+    """Values per cell a filter holds while it runs (for the memory estimates)."""
+    return (cfg.symbols or cfg.width) + cfg.hidden + 4
+
+
 def _check_train_algo_memory(config: TrainAlgoConfig, cfg, task, training: bool) -> None:
     """Refuse testing (and training) that would not fit in memory, before any work."""
-    channels = (cfg.symbols or cfg.width) + cfg.hidden + 4
+    channels = _channels(cfg)
     cells = task.grid_cells(max(config.test_size, cfg.train_size))
     guard.check_memory(
         5e8 + 4.0 * 4 * channels * cells * max(config.test_count, config.compare_count),
@@ -319,13 +319,70 @@ def _check_train_algo_memory(config: TrainAlgoConfig, cfg, task, training: bool)
         )
 
 
+def _peer_data(config: TrainAlgoConfig, cfg, task, progress: bool):
+    """--data's mazes as entry grids, and the files whose 0/255 pixels were read as 0/1:
+    read and checked (peer.read_peer) only after the sizes in their .npy headers passed
+    the memory guard, the arrays and testing them."""
+    from ..trainable import Maze, peer
+
+    if not isinstance(task, Maze):
+        raise ValueError(f"--data holds the peer's mazes; the task is {cfg.task!r}")
+    if not config.data:
+        raise ValueError("--data is an empty string; give a folder")
+    headers = peer.peer_headers(config.data)
+    n, _, side, _ = headers[0].shape
+    cells = (side // 2 - 1) ** 2
+    guard.check_memory(
+        5e8 + peer.peer_bytes(headers) + 4.0 * 4 * _channels(cfg) * cells * n,
+        f"testing the {n} mazes of --data {config.data} ({side} x {side} pixels each)",
+    )
+    data = peer.read_peer(config.data, progress)
+    return Maze.from_pixels(data.images, data.targets), data.converted
+
+
+def _in_chunks(desc: str, count: int, cells: int, work, progress: bool) -> list:
+    """work(start, stop) over `count` inputs of `cells` cells each, in chunks of about
+    1 M cells (one chunk up to 1000 inputs, so that small requests draw the same data
+    as ever), under a bar counting the inputs: big requests show an ETA."""
+    step = max(1000, 2**20 // max(cells, 1))
+    parts = []
+    with bar(desc, count, progress, unit="input") as line:
+        for start in range(0, count, step):
+            stop = min(count, start + step)
+            parts.append(work(start, stop))
+            line.update(stop - start)
+    return parts
+
+
+def _draw(task, count: int, size: int, rng, progress: bool):
+    """`count` inputs of this size (tensors x, y), drawn in chunks under a bar."""
+    import torch
+
+    def draw(start, stop):
+        return task.sample(stop - start, size, rng)
+
+    desc = f"train-algo: drawing inputs of size {size}"
+    parts = _in_chunks(desc, count, task.grid_cells(size), draw, progress)
+    return torch.cat([x for x, _ in parts]), torch.cat([y for _, y in parts])
+
+
+def _score(task, x, y, pred, name: str, progress: bool) -> np.ndarray:
+    """Per input: is the answer right (task.correct), in chunks under a bar."""
+
+    def score(start, stop):
+        return task.correct(x[start:stop], y[start:stop], pred[start:stop])
+
+    desc = f"train-algo: scoring the answers ({name})"
+    return np.concatenate(_in_chunks(desc, len(x), x.shape[2] * x.shape[3], score, progress))
+
+
 def train_algo(config: TrainAlgoConfig, progress: bool = True) -> dict:
     """Train (or load) a RecurrentFilter on a small size; test it on a larger one.
 
     Tests run each input until its state is a fixed point (or the task's budget) and
     report the iterations used. The report compares the network with the task's
     compiled exact rule (where the task has one) on `compare_count` test inputs."""
-    from ..trainable import AlgorithmLearner, Maze, compare_with_rule, get_algo_task, mazes
+    from ..trainable import AlgorithmLearner, compare_with_rule, get_algo_task
 
     out = config.out
     files = _out_files(out, ("model.pt", "training.png", "report.json"), config.force)
@@ -336,11 +393,9 @@ def train_algo(config: TrainAlgoConfig, progress: bool = True) -> dict:
     task = get_algo_task(cfg.task)
     task.check_size(config.test_size)
     _check_train_algo_memory(config, cfg, task, training=model is None)
-    peer = None
-    if config.data:
-        if not isinstance(task, Maze):
-            raise ValueError(f"--data holds the peer's mazes; the task is {cfg.task!r}")
-        peer = Maze.from_pixels(*mazes.load_peer(config.data))
+    peer, converted = (
+        _peer_data(config, cfg, task, progress) if config.data is not None else (None, [])
+    )
     if out:
         os.makedirs(out, exist_ok=True)
     if model is None:
@@ -349,16 +404,16 @@ def train_algo(config: TrainAlgoConfig, progress: bool = True) -> dict:
     rng = np.random.default_rng(10_000 + cfg.seed)
     report = model.summary()
     sizes = sorted({cfg.train_size, config.test_size})
-    with heartbeat(f"train-algo: drawing {config.test_count} test inputs per size", progress):
-        tests = {str(size): task.sample(config.test_count, size, rng) for size in sizes}
+    tests = {str(size): _draw(task, config.test_count, size, rng, progress) for size in sizes}
     if peer is not None:
         tests["data"] = peer
+    if converted:  # said, never silent
+        report["data_converted"] = [f"{path}: 0/255 uint8 pixels read as 0/1" for path in converted]
     for name, (x, y) in tests.items():
         start = time.perf_counter()
         pred, used = model.run_until_settled(x)
-        with heartbeat(f"train-algo: scoring the answers ({name})", progress):
-            x, y = task.check_inputs(x, y)
-            correct = task.correct(x, y, pred)
+        x, y = task.check_inputs(x, y)
+        correct = _score(task, x, y, pred, name, progress)
         report[f"accuracy_{name}"] = float(correct.mean())
         report[f"iterations_{name}"] = {
             "mean": float(used.mean()),
@@ -367,7 +422,7 @@ def train_algo(config: TrainAlgoConfig, progress: bool = True) -> dict:
         }
         report[f"test_seconds_{name}"] = round(time.perf_counter() - start, 2)
     if task.program() is not None and config.compare_count:
-        x, y = task.sample(config.compare_count, config.test_size, rng)
+        x, y = _draw(task, config.compare_count, config.test_size, rng, progress)
         report["compiled_rule"] = compare_with_rule(model, x, y, progress=progress)
     if out:
         with heartbeat("train-algo: plotting", progress):
@@ -392,17 +447,17 @@ def extract_rule(config: ExtractConfig, progress: bool = False) -> dict:
     """Read the rule off a trained finite-state filter and write it as JSON."""
     from ..compile import compile_program
     from ..trainable import AlgorithmLearner
-    from ..trainable.extract import extract, table_entries
+    from ..trainable.extract import check_trained, extract, table_entries
 
-    if not config.out.endswith(".json"):
-        raise ValueError(f"--out must end in .json, got {config.out!r}")
-    refuse_existing(config.out, force=config.force)
-    need_folder(config.out)
+    check_output(config.out, "--out", (".json",), config.force)
     with heartbeat(f"extract: loading {config.load}", progress):
         model = AlgorithmLearner.load(pretrained.resolve(config.load, "filter"), progress)
         rng, size = np.random.default_rng(config.seed), model.config_.train_size
         sizes = (size, model.task_.larger(size))
-        xs = [model.task_.sample(config.count, s, rng)[0] for s in sizes]
+        samples = [model.task_.sample(config.count, s, rng) for s in sizes]
+        xs = [x for x, _ in samples]
+    with heartbeat("extract: testing the filter at its training size", progress):
+        check_trained(model, *samples[0])  # an untrained filter has no rule to read
     start = time.perf_counter()
     with heartbeat("extract: reading the table off the filter", progress):
         rule = extract(model, xs)
@@ -531,9 +586,12 @@ def run_search(config: SearchJobConfig, progress: bool = True) -> dict:
     from ..search import AnswerRulePrior, exact_fraction, predict_with, search, wilson_interval
 
     c, cfg = config, config.search
+    if c.address is not None and c.backend != "ray":
+        raise ValueError("--address joins a Ray cluster: give it with --backend ray")
+    kind = guard.what_is(c.checkpoint) if c.checkpoint else None
+    if kind:  # never read from, appended to or renamed onto
+        raise ValueError(f"--checkpoint {c.checkpoint} is {kind}, not a regular file")
     need_folder(c.checkpoint)
-    if c.checkpoint and os.path.isdir(c.checkpoint):
-        raise ValueError(f"--checkpoint {c.checkpoint} is a folder; give a .jsonl file")
     if c.backend == "ray" and c.address:
         from ..search.backends import reachable
 
@@ -550,7 +608,7 @@ def run_search(config: SearchJobConfig, progress: bool = True) -> dict:
         cfg, [(X, y, X_val, y_val)], c.backend, c.workers, c.address, c.checkpoint, progress
     )
     best = result.best
-    pred = predict_with(cfg, best, X, y, X_test)
+    pred = predict_with(cfg, best, X, y, X_test, progress)
     wins = int((result.errors[:, 0] == 0).sum())
     report = {
         "task": c.task,
@@ -579,3 +637,16 @@ def run_search(config: SearchJobConfig, progress: bool = True) -> dict:
         prior = AnswerRulePrior(cfg.time)
         report["exact_zero_val_error_fraction"] = exact_fraction(prior, X, y, X_val, y_val)
     return report
+
+
+def run_sweep(config, progress: bool = True) -> dict:
+    """N seeds x settings of the trainable filter (sweep/): the table of rates."""
+    from ..sweep import run
+
+    return run(config, progress)
+
+
+def sweep_text(report: dict) -> str:
+    from ..sweep.table import as_text
+
+    return as_text(report)

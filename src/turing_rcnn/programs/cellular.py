@@ -22,6 +22,8 @@ carrier reaches the output with derivative exactly 1.
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -110,11 +112,10 @@ class CellularProgram:
             raise ValueError("the alphabet is empty")
         self.index = {s: i for i, s in enumerate(self.symbols)}
         self.check_symbol(self.border, "border")
-        for rule in self.rules:
-            for symbols in rule.when.values():
-                for s in symbols:
-                    self.check_symbol(s, f"condition of {rule}")
-            if isinstance(rule, Guard):
+        for rule in self.rules:  # (the message, with the rule's repr, only for an error)
+            for s in set().union(*rule.when.values()) - self.index.keys():
+                self.check_symbol(s, f"condition of {rule}")
+            if isinstance(rule, Guard) and rule.then not in self.index:
                 self.check_symbol(rule.then, f"target of {rule}")
         for s in list(self.readout) + list(self.slope):
             self.check_symbol(s, "readout")
@@ -166,14 +167,16 @@ class CellularProgram:
             if all(len(s) == 1 for g in guards for s in g.when.values()):
                 if len(set(rows)) == len(rows):
                     return
-        for i, a in enumerate(guards):
-            for b in guards[i + 1 :]:
-                shared = set(a.when) & set(b.when)
-                if all(a.when[p] & b.when[p] for p in shared):
-                    raise ValueError(
-                        f"overlapping {what}: {_show(a)} and {_show(b)} both fire on some "
-                        "neighbourhood; make their conditions exclusive"
-                    )
+        many = len(guards) > PAIRWISE and (
+            _cost(guards) <= MAX_CHECKED or len(guards) > 4 * PAIRWISE
+        )
+        pairs = _clash(guards, what) if many else _clash_pairwise(guards)
+        if pairs:
+            a, b = pairs
+            raise ValueError(
+                f"overlapping {what}: {_show(a)} and {_show(b)} both fire on some "
+                "neighbourhood; make their conditions exclusive"
+            )
 
     # ---- reference simulator -------------------------------------------------------
     def encode(self, rows: Iterable[Iterable[str]]) -> np.ndarray:
@@ -251,6 +254,63 @@ class CellularProgram:
     def read(self, grid: np.ndarray) -> float:
         """The readout summed over a grid of indices (what the compiled head computes)."""
         return float(self.readout_values()[np.asarray(grid)].sum())
+
+
+PAIRWISE = 256  # guards whose exclusivity is checked pair by pair (quadratic), and up to
+# 4 x PAIRWISE when their entries are too many to expand
+MAX_CHECKED = 4_000_000  # entries the check of more guards may expand (linear in them)
+
+
+def _cost(guards: list[Guard]) -> int:
+    """What _clash expands at most: (sets of positions named) x (the guards' entries)."""
+    entries = sum(math.prod(len(s) for s in g.when.values()) for g in guards)
+    return len({frozenset(g.when) for g in guards}) * entries
+
+
+def _clash_pairwise(guards: list[Guard]) -> tuple[Guard, Guard] | None:
+    """Two guards that both fire on some neighbourhood, pair by pair; None if none do."""
+    for i, a in enumerate(guards):
+        for b in guards[i + 1 :]:
+            if all(a.when[p] & b.when[p] for p in set(a.when) & set(b.when)):
+                return a, b
+    return None
+
+
+def _clash(guards: list[Guard], what: str) -> tuple[Guard, Guard] | None:
+    """_clash_pairwise in time linear in the guards' entries: guards are grouped by the
+    positions they name; two guards clash exactly when their symbol sets at the
+    positions both name share a combination, so each group pair's guards are expanded
+    there into combinations, looked up in a dict. A ValueError, before expanding, when
+    (groups x entries) is over MAX_CHECKED."""
+    groups: dict[frozenset, list[Guard]] = {}
+    for g in guards:
+        groups.setdefault(frozenset(g.when), []).append(g)
+    if _cost(guards) > MAX_CHECKED:
+        raise ValueError(
+            f"{len(guards):,} {what} naming {len(groups)} sets of positions: their symbol "
+            f"sets hold too many entries to check that they are exclusive (at most "
+            f"{MAX_CHECKED:,} sets x entries, cellular.MAX_CHECKED)"
+        )
+
+    def combos(g: Guard, shared: list) -> itertools.product:
+        return itertools.product(*(sorted(g.when[p]) for p in shared))
+
+    keys = list(groups)
+    for i, a in enumerate(keys):
+        for b in keys[i:]:
+            shared = sorted(a & b)
+            seen: dict = {}
+            for g in groups[a]:  # within a group, two guards meeting on a combination clash
+                for combo in combos(g, shared):
+                    if seen.setdefault(combo, g) is not g and b == a:
+                        return seen[combo], g
+            if b == a:
+                continue
+            for g in groups[b]:  # across groups, a guard meeting any of the other group
+                hit = next((seen[c] for c in combos(g, shared) if c in seen), None)
+                if hit is not None:
+                    return hit, g
+    return None
 
 
 def _show(rule: Guard | Shift) -> str:

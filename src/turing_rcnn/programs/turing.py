@@ -143,7 +143,7 @@ class TuringMachine:
         progress: bool = False,
     ) -> TMResult:
         """Run `steps` steps, or until halting (at most max_steps) when steps is None.
-        progress: a bar for runs of over 10^6 steps."""
+        progress: a bar for runs of over 10^5 steps (a second or more)."""
         cells = self._initial_tape(tape)
         limit = max_steps if steps is None else steps
         state, head, done, halted = "A", (0, 0), 0, False
@@ -151,13 +151,13 @@ class TuringMachine:
         cols = [0] + [c for _, c in cells]
         box = [min(rows), max(rows), min(cols), max(cols)]
         bar = None
-        if progress and limit > 10**6:
+        if progress and limit > 10**5:
             from ..progress import bar as progress_bar
 
             bar = progress_bar("reference", limit, unit="step", unit_scale=True)
         while not halted and done < limit:
-            if bar is not None and done % 10**6 == 0 and done:
-                bar.update(10**6)
+            if bar is not None and done % 10**5 == 0 and done:
+                bar.update(10**5)
             t = self.table[self.states.index(state)][cells.get(head, 0)]
             if t is None:
                 halted = True
@@ -175,6 +175,7 @@ class TuringMachine:
             ]
             halted = state == HALT
         if bar is not None:
+            bar.update(done - bar.n)  # the steps since the last update
             bar.close()
         cells = {k: v for k, v in cells.items() if v}
         return TMResult(done, halted, state, head, cells, tuple(box))

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .. import guard
+from .. import journal
 from ..algorithm1 import algorithm1, network_outputs
 from ..checks import check_dataset
 from ..model import RCNN, RCNNConfig
@@ -138,10 +137,7 @@ def search(
         for j, result in run_chunks(evaluate, jobs, backend, workers, address):
             done[todo[j]] = result
             if checkpoint:
-                with open(checkpoint, "a") as f:
-                    f.write(json.dumps({"chunk": todo[j]} | result) + "\n")
-                    f.flush()
-                    os.fsync(f.fileno())
+                journal.append(checkpoint, {"chunk": todo[j]} | result)
             bar.update(len(result["indices"]))
     errors = np.concatenate([np.asarray(done[c]["errors"]) for c in range(len(chunks))])
     programs = [p for c in range(len(chunks)) for p in done[c]["programs"]]
@@ -158,53 +154,24 @@ def _check_problem(problem: Problem) -> Problem:
 
 
 def _load_checkpoint(path: str, config: SearchConfig, problems, chunks) -> dict[int, dict]:
-    """The finished chunks a checkpoint holds (writing its header if it is new).
+    """The finished chunks a checkpoint holds (journal.py; a new one gets its header).
 
     Every row is checked (fields, types, its chunk's candidate indices, one error in
-    [0, 1] per problem) and a bad one is an error naming its line; only a last line cut
-    short by an interruption is dropped, and cut off so that the next row starts on a
-    line of its own. Rows of a search with the same config and data but fewer or more
-    restarts are reused where their chunk is the same."""
+    [0, 1] per problem) and a bad one is an error naming its line. Rows of a search
+    with the same config and data but fewer or more restarts are reused where their
+    chunk is the same."""
     header = {"fingerprint": _fingerprint(config, problems), "config": asdict(config)}
-    if os.path.isdir(path):
-        raise ValueError(f"checkpoint {path} is a folder")
-    if not os.path.exists(path) or os.path.getsize(path) == 0:
-        guard.write_text(path, json.dumps(header) + "\n")  # whole, or not at all
-        return {}
-    if not os.access(path, os.R_OK | os.W_OK):
-        raise ValueError(f"checkpoint {path} is not readable and writable")
-    with open(path, "rb") as f:
-        data = f.read()
-    try:
-        text = data.decode()
-    except UnicodeDecodeError:
-        raise ValueError(f"checkpoint {path} is not a text file written by a search") from None
-    lines = text.split("\n")
-    torn = lines.pop()  # "" unless the last line lacks its newline: cut short
-    if not lines:
-        raise ValueError(f"checkpoint {path} line 1: not a search checkpoint header")
-    try:
-        first = json.loads(lines[0])
-    except json.JSONDecodeError:
-        first = None
-    if not isinstance(first, dict) or not isinstance(first.get("fingerprint"), str):
-        raise ValueError(f"checkpoint {path} line 1: not a search checkpoint header")
-    if first["fingerprint"] != header["fingerprint"]:
-        raise ValueError(
-            f"checkpoint {path} belongs to a different search (its config or data differ; "
-            "only --restarts may change)"
-        )
+    rows = journal.open_journal(
+        path, header, "search", "its config or data differ; only --restarts may change"
+    )
     done = {}
-    for number, line in enumerate(lines[1:], start=2):
+    for number, row in rows:
         try:
-            row = _check_row(json.loads(line), chunks, len(problems))
-        except (json.JSONDecodeError, ValueError) as err:
+            row = _check_row(row, chunks, len(problems))
+        except ValueError as err:
             raise ValueError(f"checkpoint {path} line {number}: {err}") from None
         if row is not None:
             done[row.pop("chunk")] = row
-    if torn:  # cut it off, so that the next row starts on a line of its own
-        with open(path, "r+b") as f:
-            f.truncate(len(data) - len(torn.encode()))
     return done
 
 
@@ -302,14 +269,16 @@ def split(X, y, fraction: float) -> Problem:
     return X[:-n_val], y[:-n_val], X[-n_val:], y[-n_val:]
 
 
-def predict_with(config: SearchConfig, index: int, X_train, y_train, X) -> np.ndarray:
+def predict_with(
+    config: SearchConfig, index: int, X_train, y_train, X, progress: bool = False
+) -> np.ndarray:
     """Candidate `index` of `config`, trained by Algorithm 1 on (X_train, y_train):
-    its +-1 predictions on X."""
+    its +-1 predictions on X (progress: a bar over X's batches)."""
     X_train, y_train = check_dataset(X_train, y_train)
     net = candidate_network([config.draw(index)], *X_train.shape)
     with one_thread():
         algorithm1(net, X_train, y_train)
-        return sign(network_outputs(net, X)[:, 0])
+        return sign(network_outputs(net, X, progress=progress)[:, 0])
 
 
 @dataclass

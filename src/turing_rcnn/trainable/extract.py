@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
 from dataclasses import dataclass
 
@@ -28,13 +29,20 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from .. import guard
+from .. import guard, integrity
 from ..programs.cellular import COMPASS, CellularProgram, Guard
+from .config import MAX_SYMBOLS
 from .filter import DiscreteFilter
 
 _POSITIONS = list(COMPASS)  # row-major: NW N NE W C E SW S SE
 BORDER = "#"
 MAX_TABLE = 2_000_000  # neighbourhoods a complete cross table may ask of the network
+# What a rule file may hold (Rule.from_json): a cell's states, input codes (and input
+# channels), guards, and neighbourhoods its guards' symbol sets expand to in all (twice
+# MAX_TABLE: what extract can write, with room).
+MAX_STATES, MAX_CODES, MAX_GUARDS, MAX_ENTRIES = MAX_SYMBOLS, 16, 1_000_000, 4_000_000
+MIN_ACCURACY = 0.05  # the least accuracy at its training size of a filter extract reads
+RULE_FIELDS = {"task", "states", "inputs", "symbols", "border", "guards", "readout"}
 
 
 @dataclass
@@ -87,6 +95,9 @@ class Rule:
 
     @classmethod
     def from_json(cls, blob: dict) -> Rule:
+        """A rule from its JSON (to_json), every field checked first: types, sizes within
+        MAX_STATES, MAX_CODES, MAX_GUARDS and MAX_ENTRIES (so nothing big is built)."""
+        _check_blob(blob)
         try:
             _check_names(blob)
             guards = [Guard(g["when"], g["then"]) for g in blob["guards"]]
@@ -101,37 +112,116 @@ class Rule:
                 program,
                 np.asarray(blob["inputs"], dtype=np.float32),
                 blob["task"],
-                int(blob["states"]),
+                blob["states"],
             )
         except (KeyError, TypeError, AttributeError) as err:
             raise ValueError(f"not a rule file: {err!r} missing or malformed") from None
 
     def save(self, path: str) -> None:
-        guard.write_text(path, json.dumps(self.to_json(), separators=(",", ":")) + "\n")
+        """The rule as JSON, sealed by its content hash (integrity.py)."""
+        guard.write_text(path, sealed_json(self.to_json()))
 
     @classmethod
-    def load(cls, path: str) -> Rule:
-        return load_json(path, cls.from_json, "cannot read a rule", "not a valid rule")
+    def load(cls, path: str, sealed: bool = True) -> Rule:
+        """A rule saved by save(); a ValueError naming what is wrong with any other file
+        (`sealed`: its content hash must be there and match; False: integrity.reseal)."""
+        return load_json(path, cls.from_json, "rule", "not a valid rule", sealed)
 
 
-def load_json(path: str, from_json, unreadable: str, invalid: str):
-    """from_json(the JSON in the file `path`); a ValueError naming the file, saying
-    `unreadable` for a file that is not JSON text and `invalid` for JSON from_json
-    refuses (Rule.load, meta.MetaRule.load)."""
+def sealed_json(blob: dict) -> str:
+    """JSON text of `blob` with its content hash (integrity.HASH_KEY) added."""
+    blob = blob | {integrity.HASH_KEY: integrity.content_hash(blob)}
+    return json.dumps(blob, separators=(",", ":")) + "\n"
+
+
+def load_json(path: str, from_json, what: str, invalid: str, sealed: bool = True):
+    """from_json(the JSON in the file `path`), read within integrity's bounds; a
+    ValueError naming the file, saying 'cannot read a <what>' for a file that is not
+    JSON text (or too big, or too deep) and `invalid` for JSON from_json refuses; then,
+    if `sealed`, the content hash is checked (Rule.load, meta.MetaRule.load)."""
+    blob = integrity.read_json(path, what)
+    seal = blob.pop(integrity.HASH_KEY, None) if isinstance(blob, dict) else None
     try:
-        with open(path) as f:
-            return from_json(json.load(f))
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path}: {unreadable} ({err})") from None
+        value = from_json(blob)
     except ValueError as err:
         raise ValueError(f"{path}: {invalid} ({err})") from None
+    if sealed:
+        integrity.check_seal(path, seal, integrity.content_hash(blob))
+    return value
+
+
+def _whole(value, name: str, low: int, high: int) -> int:
+    """`value` if it is a JSON integer in low..high (not 2.0, not true); else a ValueError."""
+    if type(value) is not int or not low <= value <= high:
+        raise ValueError(f"{name} must be a whole number in {low}..{high:,}, got {value!r}")
+    return value
+
+
+def _is_number(v) -> bool:
+    """A JSON number that is finite in float32 (inputs are float32; 1e300 would be inf)."""
+    return type(v) in (int, float) and abs(v) < 1e38
+
+
+def _check_blob(blob) -> None:
+    """The fields of a rule's JSON, their types and sizes, before anything is built:
+    at most MAX_STATES states and MAX_CODES input codes, then the guards."""
+    if not isinstance(blob, dict):
+        raise ValueError(f"not a rule file: a JSON object is needed, got {type(blob).__name__}")
+    missing = sorted(RULE_FIELDS - set(blob))
+    if missing:
+        raise ValueError(f"not a rule file: {missing} missing")
+    _whole(blob["states"], "states", 1, MAX_STATES)
+    inputs = blob["inputs"]
+    if not isinstance(inputs, list) or not 1 <= len(inputs) <= MAX_CODES:
+        raise ValueError(f"inputs must be a list of 1..{MAX_CODES} input vectors")
+    width = len(inputs[0]) if isinstance(inputs[0], list) else -1
+    if not 1 <= width <= MAX_CODES or not all(
+        isinstance(v, list) and len(v) == width and all(map(_is_number, v)) for v in inputs
+    ):
+        raise ValueError("inputs must be input vectors of one length, of finite float32 numbers")
+    if not isinstance(blob["task"], str) or not isinstance(blob.get("name", ""), str):
+        raise ValueError("task and name must be strings")
+    symbols, border = blob["symbols"], blob["border"]
+    if not isinstance(symbols, list) or not all(isinstance(s, str) for s in symbols):
+        raise ValueError("symbols must be a list of names")
+    if not isinstance(border, str):
+        raise ValueError("border must be a symbol name")
+    readout = blob["readout"]
+    if not isinstance(readout, dict) or not all(map(_is_number, readout.values())):
+        raise ValueError("readout must map symbols to finite numbers")
+    _check_guards(blob["guards"])
+
+
+def _check_guards(guards) -> None:
+    """A rule file's guards: at most MAX_GUARDS, each {'when': {position: symbol or
+    list}, 'then': symbol}, and their symbol sets' products (counted, not expanded)
+    within MAX_ENTRIES in all."""
+    if not isinstance(guards, list) or len(guards) > MAX_GUARDS:
+        raise ValueError(f"guards must be a list of at most {MAX_GUARDS:,} guards")
+    entries = 0
+    for i, g in enumerate(guards):
+        if not isinstance(g, dict) or set(g) != {"when", "then"} or not isinstance(g["then"], str):
+            raise ValueError(f"guard {i} must be an object with 'when' and a 'then' symbol")
+        when = g["when"]
+        if not isinstance(when, dict) or not all(
+            isinstance(v, str) or (isinstance(v, list) and all(isinstance(s, str) for s in v))
+            for v in when.values()
+        ):
+            raise ValueError(f"guard {i}: 'when' must map positions to symbols or lists of them")
+        sizes = [1 if isinstance(v, str) else len(set(v)) for v in when.values()]
+        entries += math.prod(sizes)
+        if entries > MAX_ENTRIES:
+            raise ValueError(
+                f"guard {i} (symbol sets of {' x '.join(map(str, sizes))}) brings the rule's "
+                f"table past {MAX_ENTRIES:,} neighbourhoods (extract.MAX_ENTRIES)"
+            )
 
 
 def _check_names(blob: dict) -> None:
     """The symbols are the border and s<state>i<code> for every state below `states` and
     code of `inputs` (each first symbol s0i<code> present), and no guard changes a cell's
     input code: what verify's checks, and its every-length argument, rely on."""
-    states, codes = int(blob["states"]), len(blob["inputs"])
+    states, codes = blob["states"], len(blob["inputs"])
     pattern = re.compile(r"s(\d+)i(\d+)")
     for name in blob["symbols"]:
         match = pattern.fullmatch(name)
@@ -139,7 +229,8 @@ def _check_names(blob: dict) -> None:
             match and int(match[1]) < states and int(match[2]) < codes
         ):
             raise ValueError(f"symbol {name!r} is not s<state>i<code> for {states} states")
-    missing = [f"s0i{c}" for c in range(codes) if f"s0i{c}" not in blob["symbols"]]
+    names = set(blob["symbols"])  # a set: linear in the rule's size
+    missing = [f"s0i{c}" for c in range(codes) if f"s0i{c}" not in names]
     if missing:
         raise ValueError(f"the first symbols {missing} are missing")
     for g in blob["guards"]:
@@ -230,10 +321,7 @@ def neighbourhood_keys(learner, xs: list, inputs: np.ndarray) -> np.ndarray:
 def extract(learner, xs: list, complete_one_row: bool = True) -> Rule:
     """The rule of a fitted learner with a DiscreteFilter, from runs on the inputs `xs`
     (a list of (B, C, H, W) batches, any sizes; each run for the task's budget)."""
-    check_is_fitted(learner)
-    net = learner.net_
-    if not isinstance(net, DiscreteFilter):
-        raise ValueError("extract needs a learner trained with a finite state (--symbols k)")
+    net = _finite_state(learner)
     xs = [learner.task_.check_inputs(x)[0] for x in xs]
     inputs = input_vectors(xs)
     one_row = all(x.shape[2] == 1 for x in xs)
@@ -259,6 +347,28 @@ def extract(learner, xs: list, complete_one_row: bool = True) -> Rule:
         keep = _reachable_one_row(rows, nxt)
         rows, nxt = rows[keep], nxt[keep]
     return _program(net, rows, nxt, inputs, learner.config_.task, merged=complete_cross)
+
+
+def _finite_state(learner) -> DiscreteFilter:
+    """A fitted learner's DiscreteFilter; a ValueError for a continuous state."""
+    check_is_fitted(learner)
+    if not isinstance(learner.net_, DiscreteFilter):
+        raise ValueError("extract needs a learner trained with a finite state (--symbols k)")
+    return learner.net_
+
+
+def check_trained(learner, x, y) -> float:
+    """The learner's accuracy on (x, y), inputs of its training size; a ValueError when
+    it is below MIN_ACCURACY: an untrained filter's table is noise, not a rule."""
+    _finite_state(learner)
+    accuracy = learner.score(x, y)
+    if accuracy < MIN_ACCURACY:
+        raise ValueError(
+            f"the filter answers {accuracy:.1%} of {len(x)} inputs of its training size right "
+            f"(below {MIN_ACCURACY:.0%}, extract.MIN_ACCURACY): it has no rule worth reading "
+            "off; train it longer (--max-steps, --max-minutes)"
+        )
+    return accuracy
 
 
 def _every_neighbourhood(k: int, codes: int, around: tuple[int, ...]) -> np.ndarray:

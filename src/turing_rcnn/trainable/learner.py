@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .. import guard
+from .. import guard, integrity
 from ..progress import bar as progress_bar
 from .config import AlgoConfig
 from .filter import DiscreteFilter, RecurrentFilter, hint_loss, hint_trace, train
@@ -49,6 +49,26 @@ class History:
     loss: list[float] = field(default_factory=list)
     val_accuracy: list[float] = field(default_factory=list)  # at the training size
     val_accuracy_long: list[float] = field(default_factory=list)  # at 2x (generated data only)
+
+
+MAX_MODEL_BYTES = 1 << 30  # a model file (the largest shipped: 30 KB; hidden 4096: ~100 MB)
+
+
+def _read_model(path: str):
+    """torch.load of a model file, its size checked first (MAX_MODEL_BYTES and the
+    memory guard); a ValueError in our words for a file torch cannot read."""
+    size = integrity.regular_file(path, "model file")
+    if size > MAX_MODEL_BYTES:
+        raise ValueError(
+            f"{path}: {guard.human(size)}, more than the {guard.human(MAX_MODEL_BYTES)} a "
+            "model file may hold (learner.MAX_MODEL_BYTES)"
+        )
+    guard.check_memory(5e8 + 3.0 * size, f"loading {path} ({guard.human(size)})")
+    try:
+        return torch.load(path, weights_only=True, map_location="cpu")
+    except Exception as err:  # torch raises many kinds for a file it cannot read
+        first = str(err).strip().splitlines()[0][:120] if str(err).strip() else type(err).__name__
+        raise ValueError(f"{path}: not a model file saved by turing-rcnn ({first})") from None
 
 
 class AlgorithmLearner(BaseEstimator):
@@ -249,6 +269,7 @@ class AlgorithmLearner(BaseEstimator):
         return float(self.task_.correct(X, y, self._predict(X, iterations)).mean())
 
     def save(self, path: str) -> None:
+        """config, weights, history and counters, sealed by their content hash."""
         blob = {
             "config": asdict(self.config_),
             "state_dict": self.net_.state_dict(),
@@ -256,24 +277,16 @@ class AlgorithmLearner(BaseEstimator):
             "steps": self.steps_,
             "train_seconds": self.train_seconds_,
         }
+        blob[integrity.HASH_KEY] = integrity.model_hash(blob)
         with guard.atomic_path(path) as tmp:
             torch.save(blob, tmp)
 
     @classmethod
-    def load(cls, path: str, progress: bool = True) -> AlgorithmLearner:
+    def load(cls, path: str, progress: bool = True, sealed: bool = True) -> AlgorithmLearner:
         """A fitted learner from a file written by save(); a ValueError saying what is
-        wrong with any other file (never unpickles code: weights_only)."""
-        try:
-            blob = torch.load(path, weights_only=True, map_location="cpu")
-        except IsADirectoryError:
-            raise ValueError(f"{path} is a folder, not a model file") from None
-        except FileNotFoundError:
-            raise ValueError(f"{path}: no such model file") from None
-        except Exception as err:  # torch raises many kinds for a file it cannot read
-            first = (
-                str(err).strip().splitlines()[0][:120] if str(err).strip() else type(err).__name__
-            )
-            raise ValueError(f"{path}: not a model file saved by turing-rcnn ({first})") from None
+        wrong with any other file (never unpickles code: weights_only). `sealed`: its
+        content hash must be there and match (False: integrity.reseal)."""
+        blob = _read_model(path)
         keys = {"config", "state_dict", "history", "steps", "train_seconds"}
         if not isinstance(blob, dict) or not keys <= set(blob):
             raise ValueError(
@@ -287,21 +300,22 @@ class AlgorithmLearner(BaseEstimator):
             history = History(**blob["history"])
         except (TypeError, ValueError) as err:
             raise ValueError(f"{path}: its config is not valid ({err})") from None
-        state = blob["state_dict"]
-        if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
-            raise ValueError(f"{path}: its weights are not a dict of tensors")
-        if not all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point()):
-            raise ValueError(f"{path}: its weights hold NaN or infinite values")
+        try:
+            integrity.check_weights(blob["state_dict"])
+            integrity.check_counters(blob, asdict(history))
+        except ValueError as err:
+            raise ValueError(f"{path}: {err}") from None
         learner = cls(cfg, progress=progress)
         learner.config_, learner.task_ = cfg, get_algo_task(cfg.task)
         try:
             learner.net_ = make_filter(cfg)
-            learner.net_.load_state_dict(state)
-            learner.steps_ = int(blob["steps"])
-            learner.train_seconds_ = float(blob["train_seconds"])
+            learner.net_.load_state_dict(blob["state_dict"])
         except (RuntimeError, TypeError, ValueError) as err:
             detail = str(err).strip().splitlines()[-1].strip()[:160]
             raise ValueError(f"{path}: its weights do not fit its config ({detail})") from None
+        if sealed:
+            integrity.check_seal(path, blob.get(integrity.HASH_KEY), integrity.model_hash(blob))
+        learner.steps_, learner.train_seconds_ = blob["steps"], float(blob["train_seconds"])
         learner.history_ = history
         learner._done = True
         return learner

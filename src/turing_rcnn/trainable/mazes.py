@@ -1,5 +1,6 @@
 """Mazes in DeepThinking's format (Schwarzschild et al. 2021; Bansal et al. 2022):
-generator, shortest paths, the peer's saved arrays, and the path checker.
+generator, shortest paths, reading an image back to its layout, and the path checker
+(the peer's saved folders: peer.py).
 
 A maze of size S (odd) has n = (S + 1) / 2 cells per side. Its layout is a
 (2n+1) x (2n+1) array of entries: 1 = open (cell centres and knocked-down walls),
@@ -16,7 +17,6 @@ right, down). Sizes: 9 -> 24 px, 59 -> 124, 201 -> 408, 801 -> 1608.
 
 from __future__ import annotations
 
-import os
 from collections import deque
 
 import numpy as np
@@ -158,33 +158,63 @@ def render(layouts: np.ndarray, starts: np.ndarray, ends: np.ndarray, paths: np.
     return blow_up(rgb), blow_up(paths.astype(np.float32))
 
 
-def layout_of(images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _first(bad: np.ndarray) -> int:
+    """The index of the first maze flagged in `bad` (one flag per maze, or per pixel)."""
+    return int(np.flatnonzero(bad.reshape(len(bad), -1).any(1))[0])
+
+
+COLOURS = {0: "wall", 7: "open", 2: "start", 4: "end"}  # 4 r + 2 g + b of an entry
+
+
+def layout_of(
+    images: np.ndarray, name: str = "images"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(layouts, starts, ends) read back from images (B, 3, P, P) in the peer's format;
-    raises ValueError naming what does not fit the format."""
+    raises ValueError naming the first maze (`name[i]`) that does not fit the format."""
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[1] != 3 or images.shape[2] != images.shape[3]:
-        raise ValueError(f"maze images must be (N, 3, P, P), got {images.shape}")
+        raise ValueError(f"{name}: maze images must be (N, 3, P, P), got {images.shape}")
     P = images.shape[2]
     if P < 8 or (P - 2) % 4 != 2:
-        raise ValueError(f"a maze image side is 2 (2n + 1) + 2 pixels, got {P}")
+        raise ValueError(f"{name}: a maze image side is 2 (2n + 1) + 2 pixels, got {P}")
     entries = images[:, :, 1:-1:2, 1:-1:2]  # one pixel per entry
     blocks = images[:, :, 1:-1, 1:-1].reshape(len(images), 3, P // 2 - 1, 2, P // 2 - 1, 2)
-    if not (blocks == entries[:, :, :, None, :, None]).all():
-        raise ValueError("every maze entry must be a uniform 2 x 2 pixel block")
-    open_ = entries.max(axis=1) > 0.5
-    green = (entries[:, 1] > 0.5) & (entries[:, 0] < 0.5) & (entries[:, 2] < 0.5)
-    red = (entries[:, 0] > 0.5) & (entries[:, 1] < 0.5) & (entries[:, 2] < 0.5)
-    if (green.sum((1, 2)) != 1).any() or (red.sum((1, 2)) != 1).any():
-        raise ValueError("every maze needs exactly one green start and one red end")
-    starts = np.argwhere(green)[:, 1:]
-    ends = np.argwhere(red)[:, 1:]
-    if (starts % 2 == 0).any() or (ends % 2 == 0).any():
-        raise ValueError("the start and the end must be maze cells (odd entry coordinates)")
-    ring = open_.copy()
+    split = blocks != entries[:, :, :, None, :, None]
+    if split.any():
+        raise ValueError(f"{name}[{_first(split)}]: every maze entry must be a uniform 2 x 2 block")
+    rows, cols = images[:, :, [0, -1], :], images[:, :, :, [0, -1]]
+    border = np.concatenate([rows.reshape(len(images), -1), cols.reshape(len(images), -1)], 1)
+    if border.any():
+        raise ValueError(f"{name}[{_first(border)}]: the 1-pixel border must be black")
+    rgb = entries > 0.5
+    colour = 4 * rgb[:, 0] + 2 * rgb[:, 1] + rgb[:, 2]
+    odd = ~np.isin(colour, list(COLOURS))
+    if odd.any():
+        raise ValueError(
+            f"{name}[{_first(odd)}]: an entry is neither black (wall), white (open), "
+            "green (start) nor red (end)"
+        )
+    for code, what in ((2, "green start"), (4, "red end")):
+        count = (colour == code).sum((1, 2))
+        if (count != 1).any():
+            i = int(np.flatnonzero(count != 1)[0])
+            raise ValueError(
+                f"{name}[{i}] has {count[i]} {what}s; every maze needs exactly one green "
+                "start and one red end"
+            )
+    starts = np.argwhere(colour == 2)[:, 1:]
+    ends = np.argwhere(colour == 4)[:, 1:]
+    off = ((starts % 2 == 0) | (ends % 2 == 0)).any(1)
+    if off.any():
+        raise ValueError(
+            f"{name}[{_first(off)}]: the start and the end must be maze cells (odd entry "
+            "coordinates), not on a wall"
+        )
+    ring = colour != 0
     ring[:, 1:-1, 1:-1] = False
     if ring.any():
-        raise ValueError("a maze's outer ring must be wall")
-    return open_.astype(np.uint8), starts, ends
+        raise ValueError(f"{name}[{_first(ring)}]: a maze's outer ring must be wall")
+    return (colour != 0).astype(np.uint8), starts, ends
 
 
 def valid_shortest_paths(images: np.ndarray, predictions: np.ndarray) -> np.ndarray:
@@ -206,32 +236,3 @@ def valid_shortest_paths(images: np.ndarray, predictions: np.ndarray) -> np.ndar
         reach = distances(cells.astype(np.uint8), s)
         ok[i] = reach[e] >= 0 and cells.sum() == distances(lay, s)[e] + 1
     return ok
-
-
-def save_peer(folder: str, images: np.ndarray, targets: np.ndarray) -> None:
-    """Write inputs.npy (N, 3, P, P) and solutions.npy (N, P, P), the peer's layout."""
-    os.makedirs(folder, exist_ok=True)
-    np.save(os.path.join(folder, "inputs.npy"), np.asarray(images, dtype=np.float32))
-    np.save(
-        os.path.join(folder, "solutions.npy"),
-        np.asarray(targets).reshape(len(targets), *images.shape[2:]),
-    )
-
-
-def load_peer(folder: str) -> tuple[np.ndarray, np.ndarray]:
-    """(inputs (N, 3, P, P) float32, solutions (N, 1, P, P) float32) from a folder
-    holding the peer's inputs.npy and solutions.npy; clear errors for anything else."""
-    paths = [os.path.join(folder, f) for f in ("inputs.npy", "solutions.npy")]
-    for path in paths:
-        if not os.path.isfile(path):
-            raise ValueError(
-                f"{path}: no such file (a maze folder holds inputs.npy and solutions.npy)"
-            )
-    images = np.load(paths[0]).astype(np.float32)
-    targets = np.load(paths[1]).astype(np.float32)
-    layout_of(images)  # checks the format
-    if targets.shape != (len(images), *images.shape[2:]):
-        raise ValueError(
-            f"solutions.npy must be {(len(images), *images.shape[2:])}, got {targets.shape}"
-        )
-    return images, targets[:, None]

@@ -31,7 +31,6 @@ first in order on ties), gauss (GF(2) elimination, the moonshot).
 from __future__ import annotations
 
 import itertools
-import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -43,7 +42,7 @@ import torch.nn.functional as F
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .. import guard
+from .. import guard, integrity
 from ..frame import build_frame, frame_layers
 from ..programs.cellular import CellularProgram, Guard
 from ..programs.learning import (
@@ -66,6 +65,7 @@ from .extract import (
     _program,
     load_json,
     merge,
+    sealed_json,
 )
 from .filter import DiscreteFilter, train
 from .filter import hint_trace as filter_hint_trace
@@ -469,6 +469,7 @@ class MetaLearner(BaseEstimator):
             "steps": self.steps_,
             "train_seconds": self.train_seconds_,
         }
+        blob[integrity.HASH_KEY] = integrity.model_hash(blob)  # sealed, as a filter's
         with guard.atomic_path(path) as tmp:
             torch.save(blob, tmp)
 
@@ -631,13 +632,13 @@ class MetaRule:
         return cls(rule, blob["family"])
 
     def save(self, path: str) -> None:
-        guard.write_text(path, json.dumps(self.to_json(), separators=(",", ":")) + "\n")
+        """The learned learner as JSON, sealed by its content hash (integrity.py)."""
+        guard.write_text(path, sealed_json(self.to_json()))
 
     @classmethod
-    def load(cls, path: str) -> MetaRule:
-        return load_json(
-            path, cls.from_json, "cannot read a learned learner", "not a learned learner"
-        )
+    def load(cls, path: str, sealed: bool = True) -> MetaRule:
+        """A learned learner saved by save() (`sealed`: its content hash checked)."""
+        return load_json(path, cls.from_json, "learned learner", "not a learned learner", sealed)
 
 
 class Table:
