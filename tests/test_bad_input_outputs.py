@@ -494,7 +494,10 @@ def test_a_new_file_is_published_exclusively(tmp_path):
 
 
 SCRIPT = """
-import sys
+import signal, sys
+# As in a foreground run: a child of a background job (nohup, &) starts with SIGINT
+# ignored, and Python then keeps it ignored.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from turing_rcnn.app import cli, viz
 viz.save_strip = SAVE
 sys.exit(cli.main(["animate", "--d", "2", "--m", "2", "--out", sys.argv[1], "--no-progress"]))
