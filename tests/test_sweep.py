@@ -181,3 +181,54 @@ def test_a_sweep_on_a_ray_head_gives_the_in_process_table(tmp_path):
         subprocess.run([ray, "stop", "--force"], capture_output=True, env=env, timeout=120)
     here = sweep(_tiny(tmp_path / "here"), progress=False)
     assert _without_times(on_ray) == _without_times(here)
+
+
+def test_damaged_rows_and_foreign_folders_are_refused_before_any_run(tmp_path, capsys):
+    """A row without minutes or with exact where the sweep does not verify (a damaged or
+    hand-edited checkpoint), a folder that is not a sweep's, a file where a run's folder
+    goes, a journal another sweep holds: one line each, nothing written."""
+    from turing_rcnn import journal
+
+    sweep(_tiny(tmp_path / "s", seeds=1), progress=False)
+    path = tmp_path / "s" / "sweep.jsonl"
+    header, row = path.read_text().splitlines()
+    argv = ["sweep", "--settings", "addition-k3", "--seeds", "2", "--max-steps", "4"]
+    argv += ["--no-verify", "--no-progress", "--out"]
+    for bad, said in [
+        ({k: v for k, v in json.loads(row).items() if k != "minutes"}, "'minutes'"),
+        (json.loads(row) | {"exact": True}, "exact must be null (not verified)"),
+    ]:
+        path.write_text(header + "\n" + json.dumps(bad) + "\n")
+        before = path.read_bytes()
+        assert main([*argv, str(tmp_path / "s")]) == 2
+        assert said in capsys.readouterr().err and path.read_bytes() == before
+    path.write_text(header + "\n" + row + "\n")
+    (tmp_path / "s" / "addition-k3" / "seed-1").write_text("mine")  # where seed 1 goes
+    assert main([*argv, str(tmp_path / "s")]) == 2
+    assert "seed-1 is a file, not a folder" in capsys.readouterr().err
+    (tmp_path / "s" / "addition-k3" / "seed-1").unlink()
+    with journal.locked(str(path), "sweep"):
+        assert main([*argv, str(tmp_path / "s")]) == 2
+        assert "another sweep is writing" in capsys.readouterr().err
+    other = tmp_path / "results"
+    other.mkdir()
+    (other / "table.json").write_text("mine")
+    assert main([*argv, str(other)]) == 2
+    assert "not a sweep's folder" in capsys.readouterr().err
+    assert sorted(p.name for p in other.iterdir()) == ["table.json"]
+
+
+def test_a_worker_failure_is_one_error_and_a_stop_cancels_the_queue():
+    """A worker's own exception (not the user's) comes back as one ValueError naming the
+    job; a consumer that stops after the first result does not wait for the queue."""
+    import operator
+
+    from turing_rcnn.search.backends import run_chunks
+
+    with pytest.raises(ValueError, match=r"worker failed on job 2 of 2: ZeroDivisionError"):
+        list(run_chunks(operator.truediv, [(1, 1), (1, 0)], "process", 1, None))
+    start = time.perf_counter()
+    chunks = run_chunks(time.sleep, [(1.0,)] * 8, "process", 2, None)
+    next(chunks)
+    chunks.close()  # as when the driver is stopped: the 6 queued sleeps are cancelled
+    assert time.perf_counter() - start < 3.5

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 
 from . import guard, integrity
 
@@ -63,9 +64,38 @@ def open_journal(path: str, header: dict, kind: str, differs: str) -> list[tuple
     return rows
 
 
+def fingerprint(fields: dict, arrays=()) -> str:
+    """What a journal's rows depend on, in 16 hex digits: the JSON of `fields` (keys
+    sorted) and the bytes of any arrays (a search's data)."""
+    import hashlib
+
+    import numpy as np
+
+    h = hashlib.sha256(json.dumps(fields, sort_keys=True).encode())
+    for a in arrays:
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()[:16]
+
+
 def append(path: str, row: dict) -> None:
     """Add one row and sync it: a kill after this call loses nothing of it."""
     with open(path, "a") as f:
         f.write(json.dumps(row) + "\n")
         f.flush()
         os.fsync(f.fileno())
+
+
+@contextmanager
+def locked(path: str, kind: str):
+    """Hold an exclusive lock on the journal at `path` for the block: a second run on the
+    same journal stops at once (one line) instead of redoing the same work beside it."""
+    import fcntl
+
+    with open(path, "a") as f:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise ValueError(
+                f"another {kind} is writing {path}; wait for it or use another"
+            ) from None
+        yield

@@ -6,6 +6,7 @@ are seeded by their index, so the results do not depend on the backend."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import partial
 
 from .. import threads
 from .config import BACKENDS
@@ -31,8 +32,15 @@ def run_chunks(
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
             futures = {pool.submit(fn, *args): j for j, args in enumerate(jobs)}
-            for future in as_completed(futures):
-                yield futures[future], future.result()
+            try:
+                for future in as_completed(futures):
+                    j = futures[future]
+                    yield j, _worker_result(future.result, j, len(jobs))
+            except BaseException:  # stopped (a signal, an error): the queue is not run
+                pool.shutdown(wait=False, cancel_futures=True)
+                for process in list((pool._processes or {}).values()):
+                    process.terminate()
+                raise
     elif backend == "ray":
         try:
             import ray
@@ -45,11 +53,31 @@ def run_chunks(
             ray.init(include_dashboard=False, log_to_driver=False, **kw)
         remote = ray.remote(fn)
         pending = {remote.remote(*args): j for j, args in enumerate(jobs)}
-        while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
-            yield pending.pop(done[0]), ray.get(done[0])
+        try:
+            while pending:
+                done, _ = ray.wait(list(pending), num_returns=1)
+                j = pending.pop(done[0])
+                yield j, _worker_result(partial(ray.get, done[0]), j, len(jobs))
+        except BaseException:  # stopped: cancel what has not run
+            for ref in pending:
+                ray.cancel(ref, force=True)
+            raise
     else:
         raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
+
+
+def _worker_result(get: Callable, j: int, n: int):
+    """A job's result; a worker's own failure (a crash, an error that is not the user's)
+    as one ValueError naming the job, not a traceback."""
+    try:
+        return get()
+    except (ValueError, KeyboardInterrupt):
+        raise
+    except Exception as err:
+        text = str(err).strip().split("\n")[0]
+        raise ValueError(
+            f"a worker failed on job {j + 1} of {n}: {type(err).__name__}: {text}"
+        ) from None
 
 
 def reachable(address: str, seconds: float = 5.0) -> None:

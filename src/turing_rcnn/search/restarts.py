@@ -11,8 +11,6 @@ finished chunk) lets an interrupted search resume where it stopped.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -77,11 +75,7 @@ def _fingerprint(config: SearchConfig, problems: Sequence[Problem]) -> str:
     """What a checkpoint's rows depend on: the config except `restarts` (candidate i is
     the same in a longer search) and the data."""
     same = asdict(config) | {"restarts": None}
-    h = hashlib.sha256(json.dumps(same, sort_keys=True).encode())
-    for arrays in problems:
-        for a in arrays:
-            h.update(np.ascontiguousarray(a).tobytes())
-    return h.hexdigest()[:16]
+    return journal.fingerprint(same, [a for arrays in problems for a in arrays])
 
 
 @dataclass

@@ -7,7 +7,6 @@ sweep resumes without redoing what finished."""
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import tempfile
@@ -110,8 +109,7 @@ def _check_out(out: str) -> None:
 def journal_header(config: SweepConfig) -> dict:
     """The checkpoint's first line: what its rows depend on, and their fingerprint."""
     fields = config.fingerprint_fields()
-    digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
-    return {"fingerprint": digest, "sweep": fields}
+    return {"fingerprint": journal.fingerprint(fields), "sweep": fields}
 
 
 def sweep(config: SweepConfig, progress: bool = True) -> list[dict]:
@@ -123,23 +121,40 @@ def sweep(config: SweepConfig, progress: bool = True) -> list[dict]:
         from ..search.backends import reachable
 
         reachable(config.address)
-    os.makedirs(out, exist_ok=True)
     checkpoint = os.path.join(out, "sweep.jsonl")
+    if os.path.isdir(out) and os.listdir(out) and not os.path.lexists(checkpoint):
+        raise ValueError(
+            f"--out {out} holds files but no sweep.jsonl: not a sweep's folder; choose a new "
+            "or empty folder (nothing written)"
+        )
+    os.makedirs(out, exist_ok=True)
     header = journal_header(config)
     differs = "its settings, budgets or verification differ; only the seeds may change"
     done = {}
     for number, row in journal.open_journal(checkpoint, header, "sweep", differs):
         try:
-            key = _check_row(row)
+            key = _check_row(row, config.verify)
         except ValueError as err:
             raise ValueError(f"checkpoint {checkpoint} line {number}: {err}") from None
         done[key] = row
     seeds = range(config.first_seed, config.first_seed + config.seeds)
     wanted = [(name, seed) for name in config.settings for seed in seeds]
     todo = [key for key in wanted if key not in done]
+    for name, seed in todo:  # where each run's files will go: checked before any work
+        folder = run_folder(out, name, seed)
+        for path in (os.path.dirname(folder), folder):
+            if os.path.lexists(path) and not os.path.isdir(path):
+                raise ValueError(f"--out {out}: {path} is {guard.what_is(path) or 'a file'}, "
+                                 "not a folder")  # fmt: skip
+        for path in (os.path.join(folder, f) for f in FILES if os.path.isdir(folder)):
+            if guard.what_is(path):
+                raise ValueError(f"--out {out}: {path} is {guard.what_is(path)}, not a file")
     jobs = [(name, seed, config.overrides(), config.verify) for name, seed in todo]
     desc = f"sweep ({config.backend}, {len(todo)} of {len(wanted)} runs to go)"
-    with bar(desc, len(wanted), progress, unit="run", initial=len(wanted) - len(todo)) as line:
+    with (
+        journal.locked(checkpoint, "sweep"),
+        bar(desc, len(wanted), progress, unit="run", initial=len(wanted) - len(todo)) as line,
+    ):
         for j, row in run_chunks(run_one, jobs, config.backend, config.workers, config.address):
             folder = run_folder(out, row["setting"], row["seed"])
             os.makedirs(folder, exist_ok=True)
@@ -154,11 +169,13 @@ def sweep(config: SweepConfig, progress: bool = True) -> list[dict]:
 
 
 ROW_FIELDS = {"setting", "seed", "steps", "train_seconds", "validated", "accuracy", "exact"}
+ROW_FIELDS |= {"minutes"}
 # (rows are parsed by integrity.parse_json: NaN, Infinity and 1e309 never get here)
 
 
-def _check_row(row) -> tuple[str, int]:
-    """(setting, seed) of a checkpoint row, after checking its fields and types."""
+def _check_row(row, verify: bool) -> tuple[str, int]:
+    """(setting, seed) of a checkpoint row, after checking its fields and types (exact
+    is true or false exactly when the sweep verifies that setting's rules)."""
     if not isinstance(row, dict) or not ROW_FIELDS <= set(row):
         raise ValueError(f"a row is a JSON object with the fields {sorted(ROW_FIELDS)}")
     name, seed = row["setting"], row["seed"]
@@ -170,6 +187,10 @@ def _check_row(row) -> tuple[str, int]:
         raise ValueError("validated must be true or false; exact true, false or null")
     if row.get("proved") not in (None, True, False):
         raise ValueError("proved must be true, false or null")
+    verified = verify and SETTINGS[name].finite_state
+    if (row["exact"] is None) == verified:
+        said = "true or false (its rule is verified)" if verified else "null (not verified)"
+        raise ValueError(f"exact must be {said} for {name}, got {row['exact']!r}")
     if type(row["steps"]) is not int or row["steps"] < 0:
         raise ValueError(f"steps must be a whole number >= 0, got {row['steps']!r}")
     seconds = row["train_seconds"]
@@ -184,7 +205,7 @@ def _check_row(row) -> tuple[str, int]:
         raise ValueError(
             f"accuracy must map the test sizes {sorted(sizes, key=int)} to numbers in [0, 1]"
         )
-    minutes = row.get("minutes", 0)
+    minutes = row["minutes"]
     if type(minutes) not in (int, float) or not 0 <= minutes < 1e6:
         raise ValueError(f"minutes must be a finite number >= 0, got {minutes!r}")
     return name, seed
