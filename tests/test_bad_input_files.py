@@ -7,7 +7,6 @@ and every file in the folder stays as it was (test_bad_input.py's contract)."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import itertools
 import json
@@ -21,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import refused
 
 from turing_rcnn import AlgoConfig, AlgorithmLearner, SearchConfig, integrity, pretrained
-from turing_rcnn.app.cli import main
 from turing_rcnn.programs.cellular import MAX_CHECKED, CellularProgram, Guard
 from turing_rcnn.search.restarts import _check_problem, _fingerprint
 from turing_rcnn.sweep import SweepConfig
@@ -384,41 +383,10 @@ def folder(tmp_path_factory) -> Path:
     return tmp
 
 
-def _snapshot(tmp: Path) -> dict:
-    """Each path's content hash (large sparse files: size and time; links: their target;
-    FIFOs: never read)."""
-    out = {}
-    for p in sorted(tmp.rglob("*")):
-        if p.is_symlink():
-            out[str(p)] = os.readlink(p)
-        elif p.is_fifo() or p.is_dir():
-            out[str(p)] = "special"
-        elif p.stat().st_size > 10**7:
-            out[str(p)] = (p.stat().st_size, p.stat().st_mtime_ns)
-        else:
-            out[str(p)] = hashlib.sha256(p.read_bytes()).hexdigest()
-    return out
-
-
-def _refused(argv: list[str], fragment: str, folder: Path, capsys) -> None:
-    """main(argv) in `folder`: exit code 2, one line naming the problem, no traceback,
-    nothing changed, within 10 s."""
-    before = _snapshot(folder)
-    start = time.perf_counter()
-    code = main([a.replace("{tmp}", str(folder)) for a in argv] + ["--no-progress"])
-    seconds = time.perf_counter() - start
-    out, err = capsys.readouterr()
-    assert code == 2, (out, err)
-    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
-    assert fragment in err, err
-    assert _snapshot(folder) == before, "an existing file changed"
-    assert seconds < 10, f"refused only after {seconds:.1f} s"
-
-
 @pytest.mark.parametrize("name, argv, fragment", CASES, ids=[c[0] for c in CASES])
 def test_cli_refuses_hostile_files(name, argv, fragment, folder, capsys, monkeypatch):
     monkeypatch.chdir(folder)
-    _refused(argv, fragment, folder, capsys)
+    refused(argv, fragment, folder, capsys)
 
 
 def _edit_copy(copy: Path, name: str, how: str) -> None:
@@ -442,7 +410,7 @@ SHIPPED = [  # (file changed in a copy of the package's files, how, argv)
 
 
 @pytest.mark.parametrize("name, how, argv", SHIPPED, ids=[f"{s[1]} {s[0]}" for s in SHIPPED])
-def test_a_shipped_file_changed_on_disk_is_refused(name, how, argv, tmp_path, capsys, monkeypatch):
+def test_a_shipped_file_changed_on_disk_isrefused(name, how, argv, tmp_path, capsys, monkeypatch):
     """The manifest check, on a copy of the shipped files (the package's own are never
     touched): a changed or unlisted file is refused by name."""
     copy = tmp_path / "pretrained"
@@ -451,7 +419,7 @@ def test_a_shipped_file_changed_on_disk_is_refused(name, how, argv, tmp_path, ca
     monkeypatch.setattr(pretrained, "ROOT", copy)
     monkeypatch.chdir(tmp_path)
     kind = name.split("/")[0].rstrip("s")
-    _refused(
+    refused(
         argv,
         f"the shipped {kind} {name} does not match the package's MANIFEST.json",
         tmp_path,

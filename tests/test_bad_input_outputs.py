@@ -13,7 +13,6 @@ one path."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import signal
@@ -22,10 +21,10 @@ import stat
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
+from helpers import refused, snapshot
 
 from turing_rcnn import guard, pretrained
 from turing_rcnn.app import cli, viz
@@ -317,39 +316,6 @@ def folder(tmp_path_factory) -> Path:
     return tmp
 
 
-def _snapshot(tmp: Path) -> dict:
-    """Every entry under `tmp`: its type, and a regular file's hash or a link's target
-    (never opening a FIFO or socket)."""
-    seen = {}
-    for root, dirs, files in os.walk(tmp):
-        for name in dirs + files:
-            path = os.path.join(root, name)
-            mode = os.lstat(path).st_mode
-            if stat.S_ISREG(mode):
-                what = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-            else:
-                what = os.readlink(path) if stat.S_ISLNK(mode) else ""
-            seen[os.path.relpath(path, tmp)] = (stat.S_IFMT(mode), what)
-    return seen
-
-
-def _refused(argv, fragment, folder, capsys, monkeypatch) -> None:
-    """main(argv) in `folder`: exit 2, one printable line with `fragment`, nothing
-    changed, fast."""
-    monkeypatch.chdir(folder)
-    before = _snapshot(folder)
-    start = time.perf_counter()
-    code = main([a.replace("{tmp}", str(folder)) for a in argv] + ["--no-progress"])
-    seconds = time.perf_counter() - start
-    out, err = capsys.readouterr()
-    assert code == 2, (out, err)
-    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
-    assert fragment in err, err
-    assert not any(c in out + err for c in RAW), repr(err)
-    assert _snapshot(folder) == before, "an entry of the folder changed"
-    assert seconds < 10, f"refused only after {seconds:.1f} s"
-
-
 def test_enough_cases():
     assert len(CASES) >= 55
     assert len({name for name, _, _ in CASES}) == len(CASES)
@@ -358,7 +324,8 @@ def test_enough_cases():
 
 @pytest.mark.parametrize("name, argv, fragment", CASES, ids=[c[0] for c in CASES])
 def test_cli_refuses_outputs_cleanly(name, argv, fragment, folder, capsys, monkeypatch):
-    _refused(argv, fragment, folder, capsys, monkeypatch)
+    monkeypatch.chdir(folder)
+    refused(argv, fragment, folder, capsys, raw=RAW)
 
 
 DEVICE = "is a character device, not a regular file"
@@ -406,7 +373,8 @@ def test_a_character_device_is_refused(name, argv, said, folder, capsys, monkeyp
 
     monkeypatch.setattr(os, "lstat", lstat)
     monkeypatch.setattr(os, "stat", stat_)
-    _refused(argv, said, folder, capsys, monkeypatch)
+    monkeypatch.chdir(folder)
+    refused(argv, said, folder, capsys, raw=RAW)
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
@@ -414,10 +382,10 @@ def test_atomic_write_never_lands_on_a_special_file(kind, folder):
     """The API: even told to replace, a write onto a special file is refused and leaves
     both the special file and no temporary file behind."""
     path = folder / f"{kind}.json"
-    before = _snapshot(folder)
+    before = snapshot(folder)
     with pytest.raises(ValueError, match=KINDS[kind].removeprefix("is ")):
         guard.write_text(str(path), "{}\n", replace=True)
-    assert _snapshot(folder) == before
+    assert snapshot(folder) == before
 
 
 def test_what_is_names_every_kind(folder):

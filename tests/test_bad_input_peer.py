@@ -11,7 +11,6 @@ within seconds. Big requests show a bar with a count and an ETA within 2 s."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import Clock, refused, snapshot
 
 from turing_rcnn import guard
 from turing_rcnn.app.cli import main
@@ -417,42 +417,12 @@ def _write(folder: Path, files: dict) -> None:
             path.symlink_to(folder / item[1])
 
 
-def _snapshot(tmp: Path) -> dict:
-    """Every entry under tmp: a hash of a small file, the size and time of a large one
-    (a sparse file of GB is never read), the kind of anything else."""
-    out = {}
-    for p in sorted(tmp.rglob("*")):
-        info = p.lstat()
-        if p.is_symlink() or not p.is_file():
-            out[str(p)] = (oct(info.st_mode), os.readlink(p) if p.is_symlink() else "")
-        elif info.st_size > 2**20:
-            out[str(p)] = (info.st_size, info.st_mtime_ns)
-        else:
-            out[str(p)] = hashlib.sha256(p.read_bytes()).hexdigest()
-    return out
-
-
-def _refused(argv: list[str], tmp: Path, capsys, fragment: str, monkeypatch) -> None:
-    """exit 2, one line holding `fragment`, no traceback, nothing changed, fast."""
-    monkeypatch.chdir(tmp)
-    before = _snapshot(tmp)
-    start = time.perf_counter()
-    code = main([*argv, "--no-progress"])
-    seconds = time.perf_counter() - start
-    out, err = capsys.readouterr()
-    assert code == 2, (out, err)
-    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
-    assert fragment in err, err
-    assert _snapshot(tmp) == before, "a file changed"
-    assert not (tmp / "PWNED").exists()
-    assert seconds < 10, f"refused only after {seconds:.1f} s"
-
-
 @pytest.mark.parametrize("name, files, fragment", FOLDERS, ids=[f[0] for f in FOLDERS])
 def test_hostile_peer_folder_is_refused(name, files, fragment, tmp_path, capsys, monkeypatch):
     folder = tmp_path / "peer"
     _write(folder, files)
-    _refused([*ARGS, "--data", str(folder)], tmp_path, capsys, fragment, monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    refused([*ARGS, "--data", str(folder)], fragment, tmp_path, capsys)
 
 
 def test_the_hostile_folders_are_many_and_distinct():
@@ -475,7 +445,8 @@ def test_data_beyond_the_memory_guard_is_refused_before_reading(tmp_path, capsys
     folder = tmp_path / "huge"
     _sparse(folder, 10**6)
     argv = [*ARGS, "--data", str(folder), "--max-memory", "2"]
-    _refused(argv, tmp_path, capsys, f"testing the 1000000 mazes of --data {folder}", monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    refused(argv, f"testing the 1000000 mazes of --data {folder}", tmp_path, capsys)
 
 
 def test_read_peer_sizes_through_the_memory_guard(tmp_path):
@@ -501,14 +472,14 @@ def test_0_255_uint8_pixels_are_converted_and_said(tmp_path, capsys):
     report says so; the same values as floats are refused (FOLDERS above)."""
     folder = tmp_path / "peer"
     _write(folder, {IN: (IMAGES * 255).astype(np.uint8), SOL: (SOLUTIONS * 255).astype(np.uint8)})
-    before = _snapshot(tmp_path)
+    before = snapshot(tmp_path)
     report = _accepted(folder, capsys)
     assert report["accuracy_data"] == 1.0
     assert report["data_converted"] == [
         f"{folder / IN}: 0/255 uint8 pixels read as 0/1",
         f"{folder / SOL}: 0/255 uint8 pixels read as 0/1",
     ]
-    assert _snapshot(tmp_path) == before
+    assert snapshot(tmp_path) == before
 
 
 def test_the_peer_s_own_layouts_are_accepted_unconverted(tmp_path, capsys):
@@ -531,19 +502,6 @@ def test_cycles_accept_any_shortest_path(tmp_path):
 
 
 # ---- big requests: a bar with a count, a total equal to the work, and an ETA ----------
-
-
-class Clock(io.StringIO):
-    """stderr that notes when each non-blank write came."""
-
-    def __init__(self):
-        super().__init__()
-        self.times: list[float] = []
-
-    def write(self, text: str) -> int:
-        if text.strip():
-            self.times.append(time.perf_counter())
-        return super().write(text)
 
 
 def _bar(text: str, desc: str, total: str) -> bool:

@@ -4,27 +4,15 @@ first progress within 2 s, and with --no-progress its stderr is empty."""
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
 import threading
 import time
 
+from helpers import Clock
+
 from turing_rcnn import progress
-
-
-class Clock(io.StringIO):
-    """A stream that notes when each write came."""
-
-    def __init__(self):
-        super().__init__()
-        self.times: list[float] = []
-
-    def write(self, text: str) -> int:
-        if text.strip():
-            self.times.append(time.perf_counter())
-        return super().write(text)
 
 
 def _gaps(start: float, times: list[float], end: float) -> list[float]:

@@ -5,11 +5,11 @@ import json
 import math
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 import torch
+from helpers import kill_when_lines
 
 from turing_rcnn.algorithm1 import algorithm1, compiled_frame, network_outputs
 from turing_rcnn.frame import frame_layers, layers_needed
@@ -228,14 +228,7 @@ def test_killed_search_resumes_to_the_same_result(tmp_path):
         "4",
     ]
     proc = subprocess.Popen(args + ["--checkpoint", str(path)], stdout=subprocess.PIPE)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if path.exists() and len(path.read_text().splitlines()) >= 3:
-            break
-        time.sleep(0.05)
-    proc.kill()
-    proc.wait()
-    lines = path.read_text().splitlines()
+    lines = kill_when_lines(proc, path, 3)
     assert 3 <= len(lines) < 11, "the search should be interrupted part-way"
     with open(path, "a") as f:
         f.write('{"chunk": 9, "indi')  # a line cut short by the kill

@@ -13,6 +13,7 @@ import sys
 import time
 
 import pytest
+from helpers import kill_when_lines
 
 from turing_rcnn.app.cli import main
 from turing_rcnn.search import wilson_interval
@@ -83,14 +84,7 @@ def test_a_killed_sweep_resumes_to_the_same_table(tmp_path):
     args = ("--settings", "prefix-parity-k3", "--seeds", "4", "--max-steps", "30", "--no-verify")
     journal = tmp_path / "killed" / "sweep.jsonl"
     proc = subprocess.Popen(_cli(*args, "--no-progress", out=tmp_path / "killed"))
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if journal.exists() and len(journal.read_text().splitlines()) >= 3:  # 2 runs done
-            break
-        time.sleep(0.05)
-    proc.kill()
-    proc.wait()
-    lines = journal.read_text().splitlines()
+    lines = kill_when_lines(proc, journal, 3)  # 2 runs done
     assert 3 <= len(lines) < 5, "the sweep should be interrupted part-way"
     with open(journal, "a") as f:
         f.write('{"setting": "prefix-parity-k3", "se')  # a line cut short by the kill
