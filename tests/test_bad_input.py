@@ -37,10 +37,11 @@ from turing_rcnn.app.cli import main
 from turing_rcnn.programs import TuringMachine
 from turing_rcnn.search.restarts import _check_problem, _fingerprint
 from turing_rcnn.tasks import search_problem
+from turing_rcnn.trainable import peer
 from turing_rcnn.trainable.extract import Rule
 
 COMMANDS = ["demo", "run-tm", "info", "learn", "animate", "train-algo", "extract", "verify"]
-COMMANDS += ["search", "meta-train"]
+COMMANDS += ["search", "meta-train", "data", "evaluate"]
 MINIMAL = {  # the fewest arguments each command needs to get past parsing
     "demo": [],
     "run-tm": ["1RB1LB_1LA1RZ"],
@@ -52,6 +53,8 @@ MINIMAL = {  # the fewest arguments each command needs to get past parsing
     "verify": ["prefix-parity"],
     "search": [],
     "meta-train": ["--load", "last-label"],
+    "data": ["maze", "--out", "{tmp}/new"],
+    "evaluate": ["maze-hints", "--data", "{tmp}/new"],
 }
 COMMON = [  # (extra flags, what the message must name), for every command
     (["--threads", "-1"], "--threads must be >= 0"),
@@ -184,7 +187,8 @@ TRAIN = [
     ("out is a file", ["--out", "{tmp}/old.json"], "is a file"),
     ("out has a model", ["--out", "{tmp}/run"], "exists"),
     ("out no parent", ["--out", "{tmp}/no/run"], "no such folder"),
-    ("data for prefix parity", ["--data", "{tmp}/dir.npz"], "--data holds the peer's mazes"),
+    ("data for flood fill", ["--task", "flood-fill", "--data", "{tmp}/dir.npz"], "takes neither"),
+    ("data without inputs", ["--data", "{tmp}/dir.npz"], "dir.npz/inputs.npy: no such file"),
     ("data missing", [*MAZE, "--test-size", "59", "--data", "{tmp}/nope"], "nope"),
     ("test memory", [*MAZE, "--test-size", "99999", "--test-count", "100"], "needs about"),
 ]
@@ -294,6 +298,37 @@ DEMO = [
 ]
 CASES += [(f"demo {n}", ["demo", *a], msg) for n, a, msg in DEMO]
 
+PEER = [  # the peer's folders: written by data, read by evaluate (more: test_evaluate.py)
+    ("data even size", ["data", "maze", "--size", "10", "--out", "{tmp}/new"], "odd"),
+    ("data out is a file", ["data", "maze", "--out", "{tmp}/old.json"], "is a file"),
+    ("data out not empty", ["data", "maze", "--out", "{tmp}/run"], "not empty"),
+    ("data kind", ["data", "mazes", "--out", "{tmp}/new"], "invalid choice: 'mazes'"),
+    (
+        "data cycles with sums",
+        ["data", "prefix-sums", "--cycles", "0.1", "--out", "{tmp}/new"],
+        "applies to maze, not prefix-sums",
+    ),
+    ("evaluate no data", ["evaluate", "maze-hints", "--data", "{tmp}/nope"], "no such folder"),
+    (
+        "evaluate data a file",
+        ["evaluate", "maze-hints", "--data", "{tmp}/old.json"],
+        "not a folder",
+    ),
+    ("evaluate a guess", ["evaluate", "{tmp}/old.npz", "--data", "{tmp}/run"], "give --kind"),
+    ("evaluate a bad model", ["evaluate", "{tmp}/random.pt", "--data", "{tmp}/m9"], "not a model"),
+    (
+        "evaluate predictions a file",
+        ["evaluate", "maze-hints", "--data", "{tmp}/run", "--predictions", "{tmp}/old.json"],
+        "give a new or empty folder",
+    ),
+    (
+        "evaluate iterations 0",
+        ["evaluate", "maze-hints", "--data", "{tmp}/run", "--iterations", "0"],
+        "--iterations must be >= 1",
+    ),
+]
+CASES += PEER
+
 
 def _search_header(**config) -> dict:
     cfg = SearchConfig(**config)
@@ -308,6 +343,7 @@ def folder(tmp_path_factory) -> Path:
     for name in ("old.npz", "old.png", "old.json"):
         (tmp / name).write_bytes(b"precious")
     (tmp / "dir.npz").mkdir()
+    peer.write_mazes(str(tmp / "m9"), 9, 3, seed=0)  # a good folder, for bad models
     (tmp / "run").mkdir()
     (tmp / "run" / "model.pt").write_bytes(b"precious")
     (tmp / "random.pt").write_bytes(np.random.default_rng(0).bytes(4096))

@@ -446,7 +446,7 @@ def test_data_beyond_the_memory_guard_is_refused_before_reading(tmp_path, capsys
     _sparse(folder, 10**6)
     argv = [*ARGS, "--data", str(folder), "--max-memory", "2"]
     monkeypatch.chdir(tmp_path)
-    refused(argv, f"testing the 1000000 mazes of --data {folder}", tmp_path, capsys)
+    refused(argv, f"the 1000000 inputs of --data {folder}", tmp_path, capsys)
 
 
 def test_read_peer_sizes_through_the_memory_guard(tmp_path):
@@ -526,7 +526,7 @@ def _watch(call, monkeypatch) -> tuple[str, list[float]]:
 TRAIN_ALGO = ["train-algo", "--load", "prefix-parity", "--test-count", "1500"]
 TRAIN_ALGO += ["--test-size", "32", "--compare-count", "0"]
 BIG = [  # (command, a stage that was silent, the total its bar counts to: the work)
-    (["search", "--restarts", "32", "--test", "3000"], "predict", "12"),  # batches of 256
+    (["search", "--restarts", "32", "--test", "3000"], "predict", "3000"),  # a point at a time
     (["learn", "--d", "4", "--m", "6", "--test", "3000"], "reference", "3000"),  # points
     (TRAIN_ALGO, "train-algo: drawing inputs of size 32", "1500"),  # inputs
     (TRAIN_ALGO, "train-algo: scoring the answers (32)", "1500"),

@@ -119,8 +119,7 @@ def test_the_memo_holds_only_what_the_patch_net_computed(monkeypatch):
     model = RCNNLearner("gauss").fit(X, y)
     model.predict(rng.choice([-1, 1], size=(64, 6)))
     memo = model.net_.memo(0)
-    keys = torch.cat([memo.big.keys, memo.small.keys])
-    values = torch.cat([memo.big.values, memo.small.values])
+    keys, values = memo.entries()
     for row, index in zip(memo.patches(keys).tolist(), values.tolist(), strict=True):
         assert seen[tuple(row)] == memo.table.values[index].item()
     assert len(keys) == len(torch.unique(keys)) <= calls["patches"] == memo.evaluated
@@ -132,7 +131,7 @@ def test_check_catches_a_corrupted_memo():
     model = RCNNLearner("last-label", check=1).fit(X, y)
     model.predict(X)  # checked at one layer; the memo now holds every patch it meets
     memo = model.net_.memo(0)
-    for store in (memo.big, memo.small):  # every entry wrong
+    for store in memo.stores:  # every entry wrong
         store.values = (store.values + 1) % len(memo.table.values)
     model.check = model.layers_  # every layer: the first meets the corrupted entries
     with pytest.raises(RuntimeError, match="layer 1: change-driven evaluation != dense"):

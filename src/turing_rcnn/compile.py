@@ -46,8 +46,9 @@ from fractions import Fraction
 import numpy as np
 import torch
 
-from .model import RCNN, RCNNConfig, SharedWeights, run_layers
+from .model import RCNN, OneGridRun, RCNNConfig, SharedWeights, run_layers
 from .programs.cellular import CENTRE, CellularProgram, Guard, Position
+from .progress import bar as progress_bar
 
 MANTISSA_BITS = {  # significand bits, the implicit leading one included
     torch.bfloat16: 8,
@@ -187,6 +188,7 @@ class CompiledProgram:
         progress: bool = False,
         device: str = "cpu",
         desc: str = "layers",
+        one_grid: bool = False,
     ) -> tuple[np.ndarray, int]:
         """Run the program on (B, H, W) grids of alphabet indices until a fixed point, at
         most `budget` layers, in the RCNN with the change-driven evaluation (model.run_layers).
@@ -198,7 +200,10 @@ class CompiledProgram:
         the blocks of ONE grid, each followed by a row of border cells: each sees the
         border around it exactly as alone (the patch net reads one cell each way), and
         a layer then costs the cells that change in any of them, not B times the cells
-        near a change in one. Otherwise they run as a batch."""
+        near a change in one. Otherwise they run as a batch. `one_grid` (B = 1, CPU): the
+        grid runs by model.OneGridRun instead, plain Python per changed cell with a memo of
+        patch-net outputs kept across calls: far faster when a layer changes a few cells
+        (one maze), slower than the tensor path when it changes many."""
         grid = np.asarray(grid)
         if grid.ndim != 3:
             raise ValueError(f"settle expects (batch, rows, cols) grids, got shape {grid.shape}")
@@ -210,11 +215,32 @@ class CompiledProgram:
             runs = np.full((B, H + 1, W), self.program.index[self.program.border])
             runs[:, :H] = grid
             runs = runs.reshape(1, B * (H + 1), W)
-        net = self.network(layers=max(budget, 1), dtype=dtype).to(device)
-        out, moved = run_layers(
-            net, self.encode(runs, dtype).to(device), budget, progress, desc=desc
-        )
+        initial = self.encode(runs, dtype).to(device)
+        if one_grid and B == 1 and device == "cpu":  # each layer costs its changed cells alone
+            # one network per dtype, kept: its memo (patch -> the patch net's output)
+            # fills once for all the grids settled one by one
+            nets = self.__dict__.setdefault("_one_grid_nets", {})
+            if dtype not in nets:
+                nets[dtype] = self.network(layers=1, dtype=dtype)
+            out, moved = _settle_one(nets[dtype], initial, budget, progress, desc)
+        else:
+            net = self.network(layers=max(budget, 1), dtype=dtype).to(device)
+            out, moved = run_layers(net, initial, budget, progress, desc=desc)
         return self.decode(out[:, 0]).reshape(B, -1, W)[:, :H], moved
+
+
+def _settle_one(net: RCNN, grid: torch.Tensor, budget: int, progress: bool, desc: str):
+    """run_layers on a (1, 1, H, W) grid by model.OneGridRun (plain Python per changed
+    cell, each value the patch net's own, memoised): without a tensor layer's overhead,
+    a long run that changes a few cells per layer (a wave on one string, one maze) takes
+    microseconds a layer. Stops at the first layer that changes nothing."""
+    run = OneGridRun(net, grid[0, 0])
+    with progress_bar(desc, budget, progress, unit="layer", leave=False) as bar:
+        while run.layers < budget and not run.quiet:
+            n = min(1 << 12, budget - run.layers)
+            run.advance(n)
+            bar.update(n)
+    return run.values()[None, None], run.moved
 
 
 def compile_program(

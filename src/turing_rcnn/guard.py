@@ -78,6 +78,12 @@ def check_gigabytes(gigabytes: float) -> None:
         )
 
 
+def allowed_bytes() -> float:
+    """The memory a job may take now: the limit set (`limit`, --max-memory), else the
+    memory available now."""
+    return _LIMIT[0] if _LIMIT[0] is not None else available_bytes()
+
+
 def check_memory(estimate: float, what: str) -> None:
     """A ValueError naming the estimate when `what` would need more than the limit."""
     allowed = _LIMIT[0] if _LIMIT[0] is not None else available_bytes()
@@ -90,13 +96,17 @@ def check_memory(estimate: float, what: str) -> None:
 
 
 def rcnn_bytes(cells: int, layers: int, batch: int, hidden: tuple[int, ...] = (), dense=False):
-    """Peak memory of an RCNN run: a fixed 0.5 GB (torch, the program), 24 bytes per cell
-    and layer (the change-driven history and memo), 16 per cell of a batch; the dense
-    evaluation also holds every hidden activation of a batch (fitted to bench_scale's
-    peaks at d = 64..256 within 20%)."""
+    """Peak memory of an RCNN run with `batch` inputs at once: a fixed 0.5 GB (torch, the
+    program) and, dense, 24 bytes per cell and layer and 16 per cell of a batch plus
+    every hidden activation of a batch (fitted to bench_scale's peaks at d = 64..256
+    within 20%); change-driven, the patch memo at 2 bytes per cell and layer (its
+    distinct patches are 0.09-0.19 per cell and layer at d = 64..256, about 20 bytes
+    each) and 2.5 bytes per cell of a batch (the streamed chunk of test points:
+    algorithm1.GRID_BYTES)."""
+    if not dense:
+        return 5e8 + 2.0 * cells * layers + 2.5 * cells * batch
     total = 5e8 + 24.0 * cells * layers + 16.0 * cells * batch
-    if dense:
-        total += 4.0 * 3 * cells * batch * (sum(hidden) + 1)
+    total += 4.0 * 3 * cells * batch * (sum(hidden) + 1)
     return total
 
 

@@ -20,6 +20,7 @@ convolution is a product with the candidate's own matrix. A single network is G 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -235,9 +236,9 @@ class RCNN(nn.Module):
 
     def forward(self, z: torch.Tensor, evaluation: str = "dense", check: int = 0) -> torch.Tensor:
         """z = [x; 1] of shape (B, d+1) -> outputs of shape (B, G) (see run_body)."""
-        grid = self.grid(z)
         if evaluation == "changes" and not torch.is_grad_enabled():
-            return self._outputs_by_changes(grid, check)
+            return self.outputs_by_changes(z, check)
+        grid = self.grid(z)
         return self.readout(self.run_body(grid, evaluation=evaluation, check=check))
 
     # ---- change-driven evaluation (changes.py) ---------------------------------------
@@ -251,15 +252,18 @@ class RCNN(nn.Module):
             memos[g] = (stamp, changes.Memo(self.patch_net.layers(g), table))
         return memos[g][1]
 
-    def advance(self, g: int, state: changes.Grid, layers: int, check: int, log=None) -> None:
+    def advance(
+        self, g: int, state: changes.Grid, layers: int, check: int, log=None, tick=None
+    ) -> None:
         """Run candidate g's change-driven body on `state`, recomputing `check` random
-        layers with the dense convolution (== or RuntimeError)."""
+        layers with the dense convolution (== or RuntimeError); tick() after each layer
+        (changes.run)."""
         memo, done = self.memo(g), 0
         picks = np.random.default_rng(0).choice(layers, size=min(check, layers), replace=False)
         for layer in sorted(picks.tolist()):
-            changes.run(memo, state, layer - done, log)
+            changes.run(memo, state, layer - done, log, tick)
             before = memo.table.values[state.dense()]
-            changes.run(memo, state, 1, log)
+            changes.run(memo, state, 1, log, tick)
             after = memo.table.values[state.dense()]
             shape = (-1, state.rows + 2, state.cols + 2)
             dense = changes.dense_convolution(
@@ -270,21 +274,34 @@ class RCNN(nn.Module):
                     f"layer {layer + 1}: change-driven evaluation != dense convolution"
                 )
             done = layer + 1
-        changes.run(memo, state, layers - done, log)
+        changes.run(memo, state, layers - done, log, tick)
 
-    def _outputs_by_changes(self, grid: torch.Tensor, check: int) -> torch.Tensor:
-        """forward() without gradients: the body by changes, and the head's value per cell
-        value (the head is pixel-wise) summed over each grid."""
+    @torch.no_grad()
+    def outputs_by_changes(self, z: torch.Tensor, check: int = 0, tick=None) -> torch.Tensor:
+        """forward() without gradients, change-driven: each candidate's grids W diag(z)
+        (built a few inputs at a time, at most 16 and about 4 M cells, so only their cell
+        indices, a byte per cell, are held), its body by changes, and the head's value
+        per cell value (the head is pixel-wise) summed over each grid; tick() after each
+        layer."""
+        self._check_input(z)
+        G, (H, W) = self.config.candidates, self.config.grid_shape
+        block = max(1, min(16, (1 << 22) // ((H + 2) * (W + 2))))
+        codes = [changes.Grid.empty(len(z), H, W, z.device) for _ in range(G)]
+        for i in range(0, len(z), block):
+            grid = self.grid(z[i : i + block])
+            for g in range(G):
+                table = self.memo(g).table
+                changes.Grid.index_into(codes[g], i, grid[:, g], table, self.config.padding)
         outs = []
-        for g in range(grid.shape[1]):
+        for g in range(G):
             memo = self.memo(g)
-            state = changes.Grid.of(grid[:, g], memo.table, self.config.padding)
-            self.advance(g, state, self.config.layers, check)
+            state = changes.Grid.held(codes[g], H, W)
+            codes[g] = None
+            self.advance(g, state, self.config.layers, check, tick=tick)
             (w1, b1), (w2, b2) = self.head.layers(g)
             values = memo.table.values[:, None]
             head = (torch.relu(values @ w1.T + b1) @ w2.T + b2)[:, 0]  # the head at each value
-            codes = state.dense()  # (B, padded cells)
-            outs.append((head[codes] * state.inside).sum(1))
+            outs.append(state.readout(head))
         return torch.stack(outs, dim=1)
 
     # ---- the shared weights ---------------------------------------------------------
@@ -437,3 +454,113 @@ def run_layers(
             values = memo.table.values[state.dense()]
             parts.append(values.view(-1, state.rows + 2, state.cols + 2)[:, 1:-1, 1:-1])
     return torch.stack(parts, dim=1), moved
+
+
+class OneGridRun:
+    """Candidate g's body on ONE grid by changes.OneGrid: plain Python, each cell's new
+    value the patch net's output on its patch (a dict memo the patch net fills), only
+    where a patch changed; for runs of millions of layers that change a few cells each
+    (a Turing machine). `check_layer` runs a layer and recomputes it with the dense
+    body (run_body, evaluation='dense': the full network layer on the whole grid),
+    comparing with ==.
+
+    grid: (H, W) cell values. grow_rows, grow_cols: let the grid grow at its edges
+    (changes.OneGrid); refused unless the patch net maps the all-padding patch to the
+    padding. on_grow(cells) is called before it grows (guard.check_memory).
+    `layers`: layers run so far (start: where a saved run stopped); `moved`: those run
+    here that changed some cell; `checked`: layers compared with the dense body."""
+
+    def __init__(
+        self,
+        net: RCNN,
+        grid: torch.Tensor,
+        g: int = 0,
+        grow_rows: bool = False,
+        grow_cols: bool = False,
+        on_grow=None,
+        start: int = 0,
+    ):
+        if grid.dim() != 2 or 0 in grid.shape:
+            raise ValueError(f"OneGridRun takes one (rows, cols) grid, got {tuple(grid.shape)}")
+        self.net, self.g = net, g
+        self.memo = net.memo(g)
+        codes = self.memo.table.index(grid.reshape(-1)).view(grid.shape)
+        if (grow_rows or grow_cols) and self.memo.cell_output((0,) * 9) != 0:
+            raise ValueError(
+                "the patch net changes a patch of padding alone, so cells beyond the grid "
+                "would change too: this grid cannot grow"
+            )
+        self.grid = changes.OneGrid(codes.tolist(), grow_rows, grow_cols, on_grow)
+        self.layers, self.checked = start, 0
+
+    @property
+    def moved(self) -> int:
+        return self.grid.moved
+
+    @property
+    def quiet(self) -> bool:
+        return self.grid.quiet
+
+    def advance(self, layers: int) -> None:
+        """Run `layers` layers (those after a fixed point give it again: not run)."""
+        self.grid.run(self.memo, layers)
+        self.layers += layers
+
+    def values(self) -> torch.Tensor:
+        """The grid's cell values now, (rows, cols)."""
+        codes = torch.tensor(
+            self.grid.codes(), dtype=torch.long, device=self.memo.table.values.device
+        )
+        return self.memo.table.values[codes]
+
+    @torch.no_grad()
+    def check_layer(self) -> None:
+        """One layer, also by the dense body on the whole grid: == or RuntimeError. (A
+        layer that grew the grid: its old cells == the dense layer, its new ones the
+        padding.)"""
+        before = self.values()
+        (r0, c0), (H, W) = self.grid.origin, before.shape
+        x = before.new_zeros(1, self.net.config.candidates, H, W)
+        x[0, self.g] = before
+        dense = self.net.run_body(x, 1, evaluation="dense")[0, self.g]
+        self.advance(1)
+        after = self.values()
+        r, c = self.grid.origin[0] - r0, self.grid.origin[1] - c0
+        want = torch.full_like(after, self.memo.table.values[0].item())
+        want[r : r + H, c : c + W] = dense
+        if not torch.equal(after, want):
+            raise RuntimeError(
+                f"layer {self.layers}: the change-driven layer != the dense convolution "
+                "(the full network layer on the whole grid)"
+            )
+        self.checked += 1
+
+    def run_to(
+        self,
+        total: int,
+        checks=(),
+        bar=None,
+        save=None,
+        every: float = 60.0,
+        block: int = 1 << 14,
+    ) -> None:
+        """Advance until `total` layers have run, with check_layer at each layer index
+        in `checks` (k: the layer from k layers to k + 1; those before `layers` are
+        skipped). bar: a progress bar counting layers; save(self): called every
+        `every` seconds of the run."""
+        pending = sorted(k for k in set(checks) if self.layers <= k < total)
+        last = time.monotonic()
+        while self.layers < total:
+            if pending and pending[0] == self.layers:
+                pending.pop(0)
+                self.check_layer()
+                n = 1
+            else:
+                stop = pending[0] if pending else total
+                n = min(block, stop - self.layers)
+                self.advance(n)
+            if bar is not None:
+                bar.update(n)
+            if save is not None and time.monotonic() - last >= every:
+                save(self)
+                last = time.monotonic()

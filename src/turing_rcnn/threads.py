@@ -14,15 +14,25 @@ where cores are the ones this process may run on and idle cores are those minus 
 cores other processes kept busy over the last 0.1 s (/proc/stat; elsewhere the
 1-minute load average), never below 1, so a job never asks for cores another process
 is using.
+
+Worker processes (RCNNLearner's predict: the test points split across processes, each
+one thread) follow the same rule, `processes`: the requested count if given, else 1
+for small work and the idle cores for work of at least PROCESS_WORK cell evaluations;
+a `--threads N` given to the command caps them at N. A worker started on an idle core
+watches the load (`LoadWatch`: what processes other than the job's own used over the
+last half second) and stops taking work while another process needs that core.
 """
 
 from __future__ import annotations
 
+import numbers
 import os
 import time
 from contextlib import contextmanager
 
 LARGE = 10**8  # flops of one operation above which a second thread pays
+PROCESS_WORK = 10**9  # cell evaluations (dense count) above which a second process pays
+_EXPLICIT: list[int | None] = [None]  # the last explicit --threads N given to choose()
 
 
 def available_cores() -> int:
@@ -61,9 +71,75 @@ def choose(requested: int = 0, flops_per_op: float = 0.0) -> int:
     """The thread count for a job: `requested` if >= 1, else the policy above."""
     if requested < 0:
         raise ValueError(f"threads must be >= 0 (0: choose), got {requested}")
+    _EXPLICIT[0] = requested or None
     if requested:
         return min(requested, available_cores())
     return idle_cores() if flops_per_op >= LARGE else 1
+
+
+def check_processes(requested) -> None:
+    """A ValueError unless `requested` is None (choose), an integer >= 1 or -1 (every
+    core this process may run on)."""
+    ok = requested is None or (
+        isinstance(requested, numbers.Integral)
+        and not isinstance(requested, bool)
+        and (requested >= 1 or requested == -1)
+    )
+    if not ok:
+        raise ValueError(
+            f"n_jobs must be None (choose), an integer >= 1 or -1 (every core), got {requested!r}"
+        )
+
+
+def processes(requested: int | None = None, work: float = 0.0) -> int:
+    """Worker processes for a job of `work` cell evaluations: `requested` if given (-1:
+    every core; at most the cores), else 1 for small work and the idle cores for work
+    of at least PROCESS_WORK, never more than an explicit --threads N."""
+    check_processes(requested)
+    cores = available_cores()
+    if requested is not None:
+        return cores if requested == -1 else min(int(requested), cores)
+    if work < PROCESS_WORK:
+        return 1
+    return max(1, min(idle_cores(), _EXPLICIT[0] or cores))
+
+
+def _jiffies(pid: int) -> int:
+    """CPU time (user + system, clock ticks) of process `pid` so far, 0 if gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rpartition(")")[2].split()
+        return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+class LoadWatch:
+    """The cores that processes other than `pids` (the job's own) kept busy since the
+    last reading: /proc/stat's busy time of all cores less the job's processes' CPU
+    time (/proc/PID/stat), over the time elapsed. `others()` is 0.0 where /proc is not
+    there (nothing to watch: the caller decided on the load at start)."""
+
+    def __init__(self, pids: list[int]):
+        self.pids = list(pids)
+        self._last = self._read()
+
+    def _read(self):
+        try:
+            busy, total = _cpu_times()
+        except (OSError, ValueError, IndexError):
+            return None
+        return busy, total, sum(_jiffies(pid) for pid in self.pids)
+
+    def others(self) -> float:
+        """Cores other processes used since the last call (or since this watch began)."""
+        now, last = self._read(), self._last
+        self._last = now
+        if now is None or last is None or now[1] <= last[1]:
+            return 0.0
+        cores = os.cpu_count() or 1
+        ticks = (now[1] - last[1]) / cores  # clock ticks elapsed (per core)
+        return max(0.0, ((now[0] - last[0]) - (now[2] - last[2])) / ticks)
 
 
 @contextmanager

@@ -37,7 +37,8 @@ from dataclasses import MISSING, dataclass, fields, is_dataclass
 from .. import __version__, guard, progress, threads
 from ..options import check_value
 from ..sweep.config import SweepConfig
-from . import jobs
+from . import evaluate, jobs, machines
+from .data import DataConfig, make_data
 
 
 @dataclass(frozen=True)
@@ -85,9 +86,11 @@ COMMANDS = {
         jobs.format_table,
     ),
     "run-tm": Command(
-        jobs.RunTMConfig, jobs.run_machine, "run a Turing machine inside the compiled RCNN"
+        machines.RunTMConfig, machines.run_machine, "run a Turing machine inside the compiled RCNN"
     ),
-    "info": Command(jobs.InfoConfig, jobs.info, "sizes of the filter compiled from a machine"),
+    "info": Command(
+        machines.InfoConfig, machines.info, "sizes of the filter compiled from a machine"
+    ),
     "learn": Command(
         jobs.LearnConfig, jobs.learn, "Algorithm 1: the RCNN learns a parity with a learner program"
     ),
@@ -123,6 +126,16 @@ COMMANDS = {
         jobs.run_sweep,
         "train many seeds of named settings; rates of validated, exact and proved runs",
         jobs.sweep_text,
+    ),
+    "evaluate": Command(
+        evaluate.EvaluateConfig,
+        evaluate.evaluate,
+        "run a trained filter or a verified rule on a folder in the peer's layout; its accuracy",
+    ),
+    "data": Command(
+        DataConfig,
+        make_data,
+        "write a benchmark folder in DeepThinking's layout (inputs.npy, solutions.npy)",
     ),
 }
 

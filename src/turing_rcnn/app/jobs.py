@@ -9,26 +9,25 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .. import guard, pretrained
 from ..guard import check_output, need_folder, refuse_existing
 from ..options import option
-from ..programs import TuringMachine
 from ..programs.learning import LEARNERS
 from ..progress import bar, heartbeat
 from ..search.config import BACKENDS, SearchConfig
 from ..tasks import ParityTask, search_problem
-from ..trainable.config import AlgoConfig, MetaConfig
+from ..trainable.config import SIZES, AlgoConfig, MetaConfig
 from .demo import DemoConfig, run_demo
 from .demo import format_table as format_table  # the demo report as text, for cli.py
+from .machines import DTYPE_NAMES
 
 # torch, scikit-learn and the network code load inside the jobs, so that --help and
 # refusals of bad input come back at once.
 LEARNER_NAMES = tuple(sorted(LEARNERS))
-DTYPE_NAMES = ("float32", "float64")  # algorithm1.DTYPES (a test ties them)
 EVALUATION_NAMES = ("changes", "dense")  # model.EVALUATIONS
 
 
@@ -45,98 +44,6 @@ def flops_per_op(config) -> float:
 def demo(config: DemoConfig, progress: bool = True) -> list[dict]:
     """The demo's rows (format_table prints them)."""
     return run_demo(config, progress)
-
-
-@dataclass
-class RunTMConfig:
-    machine: str = option(help="bbchallenge format, e.g. 1RB1LB_1LA1RZ", positional=True)
-    tape: str = option("", "initial tape symbols (digits) from the head rightwards")
-    steps: int | None = option(
-        None, "layers to run (default: until the machine halts)", low=0, high=10**9
-    )
-    max_steps: int = option(2000, "cap when --steps is absent", low=0, high=10**9)
-    dtype: str = option("float32", "network arithmetic (both exact here)", choices=DTYPE_NAMES)
-
-
-def run_machine(config: RunTMConfig, progress: bool = False) -> dict:
-    """Run `steps` steps (or until halting, at most max_steps) in the network and the reference.
-
-    The grid covers every cell the reference visits plus a margin of one; the network
-    runs one layer per step. Everything reported about the final configuration
-    (state, head, tape, ones) is read off the network's grid and head.
-    """
-    import torch
-
-    from ..algorithm1 import DTYPES
-    from ..compile import compile_program
-    from ..model import run_layers
-
-    steps = config.steps
-    dtype = DTYPES[config.dtype]
-    machine = TuringMachine.parse(config.machine)
-    limit = config.max_steps if steps is None else steps
-    reach = len(config.tape) + limit + 3  # the head moves one cell per step at most
-    bound = reach * (2 * limit + 3 if machine.is_2d else 1)
-    guard.check_memory(guard.rcnn_bytes(bound, 1, 8), f"a grid of up to {bound} cells")
-    compiled = compile_program(machine.to_cellular(), dtype=dtype)
-    ref = machine.run(config.tape, steps=steps, max_steps=config.max_steps, progress=progress)
-    r0, r1, c0, c1 = ref.visited
-    margin = 1 if machine.is_2d else 0
-    box = (r0 - margin, r1 + margin, c0 - 1, c1 + 1)
-    compiled.check_readout((box[1] - box[0] + 1) * (box[3] - box[2] + 1), dtype)
-    layers = ref.steps if steps is None else steps
-
-    start = time.perf_counter()
-    net = compiled.network(layers=max(layers, 1), dtype=dtype)
-    initial = compiled.encode(machine.encode(machine.run(config.tape, steps=0), box), dtype)
-    out, _ = run_layers(net, initial, layers, progress=progress and layers >= 10**4, block=10**4)
-    with torch.no_grad():
-        ones = net.readout(out).item()
-    seconds = time.perf_counter() - start
-    final_grid = compiled.decode(out[0, 0])
-    final = machine.decode(final_grid, box)
-    window = final.window(ref.visited)
-    tape_text = "/".join("".join(str(int(v)) for v in row) for row in window)
-    if len(tape_text) > 400:  # a long tape: its size, not a wall of digits
-        tape_text = (
-            f"{window.shape[0]} x {window.shape[1]} cells, {int(np.count_nonzero(window))} non-zero"
-        )
-    same = np.array_equal(final_grid, machine.encode(ref, box)) and ones == ref.ones
-    return {
-        "machine": str(machine),
-        "steps": ref.steps,
-        "halted": final.halted,
-        "state": final.state,
-        "head": list(final.head) if machine.is_2d else final.head[1],
-        "tape": tape_text,
-        "ones": int(ones),
-        "layers": layers,
-        "grid": list(final_grid.shape),
-        "parameters": compiled.parameter_count,
-        "weight_values": len(compiled.weight_values),
-        "network_matches_reference": bool(same),
-        "seconds": round(seconds, 4),
-    }
-
-
-@dataclass
-class InfoConfig:
-    machine: str = option(help="bbchallenge format, e.g. 1RB1LB_1LA1RZ", positional=True)
-
-
-def info(config: InfoConfig, progress: bool = False) -> dict:
-    """Sizes of the filter compiled from a Turing machine."""
-    from ..compile import compile_program
-
-    machine = TuringMachine.parse(config.machine)
-    with heartbeat("info: compiling the machine", progress):
-        sizes = compile_program(machine.to_cellular()).summary()
-    return {
-        "machine": str(machine),
-        "states": machine.n_states,
-        "symbols": machine.n_symbols,
-        "two_d": machine.is_2d,
-    } | sizes
 
 
 @dataclass
@@ -269,13 +176,27 @@ def animate(config: AnimateConfig, progress: bool = False) -> dict:
 @dataclass
 class TrainAlgoConfig:
     algo: AlgoConfig = field(default_factory=AlgoConfig)
-    test_size: int = option(512, "test size (bits, grid side, or maze size)", low=2, high=10**6)
+    test_size: int | None = option(
+        None,
+        "test size: bits, grid side or maze size (default: the task's: "
+        + ", ".join(f"{t} {s[1]}" for t, s in SIZES.items())
+        + ")",
+        low=2,
+        high=10**6,
+    )
     test_count: int = option(100, "test inputs per size", low=1, high=10**5)
     compare_count: int = option(
         10, "test inputs run beside the task's compiled exact rule (0: none)", low=0, high=10**4
     )
     data: str | None = option(
-        None, "also test on a folder with the peer's inputs.npy, solutions.npy"
+        None,
+        "also test on a folder in the peer's layout (inputs.npy, solutions.npy: mazes or "
+        "prefix sums)",
+    )
+    train_data: str | None = option(
+        None,
+        "train on a folder in the peer's layout instead of fresh inputs (its last tenth "
+        "validates, not --val-size fresh ones; the training size is the folder's)",
     )
     out: str | None = option(None, "a new folder for model.pt, training.png and report.json")
     load: str | None = option(None, "test a saved model.pt (or a shipped filter's name)")
@@ -295,49 +216,33 @@ def _out_files(out: str | None, names: tuple[str, ...], force: bool) -> dict[str
     return files
 
 
-def _channels(cfg) -> int:
-    """Values per cell a filter holds while it runs (for the memory estimates)."""
+def channels(cfg) -> int:
+    """Values per cell a filter holds while it runs (for the memory estimates); the
+    peer's net: its state, five convolutions' outputs and the head's."""
+    if cfg.net == "deepthinking":
+        return 6 * cfg.width + 46
     return (cfg.symbols or cfg.width) + cfg.hidden + 4
 
 
-def _check_train_algo_memory(config: TrainAlgoConfig, cfg, task, training: bool) -> None:
+def _check_train_algo_memory(
+    config: TrainAlgoConfig, cfg, task, test_size: int, training: bool
+) -> None:
     """Refuse testing (and training) that would not fit in memory, before any work."""
-    channels = _channels(cfg)
-    cells = task.grid_cells(max(config.test_size, cfg.train_size))
+    per_cell = channels(cfg)
+    cells = task.grid_cells(max(test_size, cfg.train_size))
     guard.check_memory(
-        5e8 + 4.0 * 4 * channels * cells * max(config.test_count, config.compare_count),
-        f"testing {config.test_count} inputs of size {config.test_size} ({cells} cells each)",
+        5e8 + 4.0 * 4 * per_cell * cells * max(config.test_count, config.compare_count),
+        f"testing {config.test_count} inputs of size {test_size} ({cells} cells each)",
     )
     if training:  # training keeps every iteration's activations of a batch
         size, step_cells = cfg.train_size, task.grid_cells(cfg.train_size)
-        grad = cfg.batch_size * 4.0 * 3 * channels * step_cells * task.train_iterations(size)
-        validation = cfg.val_size * 4.0 * 2 * channels * task.grid_cells(task.larger(size))
+        grad = cfg.batch_size * 4.0 * 3 * per_cell * step_cells * task.train_iterations(size)
+        validation = cfg.val_size * 4.0 * 2 * per_cell * task.grid_cells(task.larger(size))
         guard.check_memory(
             5e8 + grad + validation,
             f"training at size {size} ({cfg.batch_size} inputs per step, {cfg.val_size} to "
             "validate)",
         )
-
-
-def _peer_data(config: TrainAlgoConfig, cfg, task, progress: bool):
-    """--data's mazes as entry grids, and the files whose 0/255 pixels were read as 0/1:
-    read and checked (peer.read_peer) only after the sizes in their .npy headers passed
-    the memory guard, the arrays and testing them."""
-    from ..trainable import Maze, peer
-
-    if not isinstance(task, Maze):
-        raise ValueError(f"--data holds the peer's mazes; the task is {cfg.task!r}")
-    if not config.data:
-        raise ValueError("--data is an empty string; give a folder")
-    headers = peer.peer_headers(config.data)
-    n, _, side, _ = headers[0].shape
-    cells = (side // 2 - 1) ** 2
-    guard.check_memory(
-        5e8 + peer.peer_bytes(headers) + 4.0 * 4 * _channels(cfg) * cells * n,
-        f"testing the {n} mazes of --data {config.data} ({side} x {side} pixels each)",
-    )
-    data = peer.read_peer(config.data, progress)
-    return Maze.from_pixels(data.images, data.targets), data.converted
 
 
 def _in_chunks(desc: str, count: int, cells: int, work, progress: bool) -> list:
@@ -391,24 +296,41 @@ def train_algo(config: TrainAlgoConfig, progress: bool = True) -> dict:
         model = AlgorithmLearner.load(load, progress) if load else None
     cfg = model.config_ if model else config.algo
     task = get_algo_task(cfg.task)
-    task.check_size(config.test_size)
-    _check_train_algo_memory(config, cfg, task, training=model is None)
-    peer, converted = (
-        _peer_data(config, cfg, task, progress) if config.data is not None else (None, [])
-    )
+    test_size = task.check_size(config.test_size or SIZES[cfg.task][1])
+    _check_train_algo_memory(config, cfg, task, test_size, training=model is None)
+    from .evaluate import read_folder
+
+    if model is not None and config.train_data is not None:
+        raise ValueError("--train-data trains a new filter; --load loads a trained one")
+    data, train = None, None
+    if config.data is not None:  # both folders checked and read before training
+        data = read_folder(config.data, cfg.task, "--data", 4.0 * 4 * channels(cfg), None, progress)
+    if config.train_data is not None:
+
+        def fits(size: int) -> None:  # from the headers, before the mazes are read
+            if cfg.train_size not in (SIZES[cfg.task][0], size):
+                raise ValueError(
+                    f"--train-size {cfg.train_size}, but --train-data holds inputs of size "
+                    f"{size}; drop --train-size"
+                )
+            _check_train_algo_memory(config, replace(cfg, train_size=size), task, test_size, True)
+
+        train = read_folder(config.train_data, cfg.task, "--train-data", 0, None, progress, fits)
+        cfg = replace(cfg, train_size=train.size)
     if out:
         os.makedirs(out, exist_ok=True)
     if model is None:
-        model = AlgorithmLearner(config.algo, progress)
-        model.fit(checkpoint=files["model.pt"] if out else None)
+        model = AlgorithmLearner(cfg, progress)
+        checkpoint = files["model.pt"] if out else None
+        model.fit(train.x, train.y, checkpoint) if train else model.fit(checkpoint=checkpoint)
     rng = np.random.default_rng(10_000 + cfg.seed)
     report = model.summary()
-    sizes = sorted({cfg.train_size, config.test_size})
+    sizes = sorted({cfg.train_size, test_size})
     tests = {str(size): _draw(task, config.test_count, size, rng, progress) for size in sizes}
-    if peer is not None:
-        tests["data"] = peer
-    if converted:  # said, never silent
-        report["data_converted"] = [f"{path}: 0/255 uint8 pixels read as 0/1" for path in converted]
+    if data is not None:
+        tests["data"] = (data.x, data.y)
+        if data.notes:  # said, never silent
+            report["data_converted"] = data.notes
     for name, (x, y) in tests.items():
         start = time.perf_counter()
         pred, used = model.run_until_settled(x)
@@ -422,7 +344,7 @@ def train_algo(config: TrainAlgoConfig, progress: bool = True) -> dict:
         }
         report[f"test_seconds_{name}"] = round(time.perf_counter() - start, 2)
     if task.program() is not None and config.compare_count:
-        x, y = _draw(task, config.compare_count, config.test_size, rng, progress)
+        x, y = _draw(task, config.compare_count, test_size, rng, progress)
         report["compiled_rule"] = compare_with_rule(model, x, y, progress=progress)
     if out:
         with heartbeat("train-algo: plotting", progress):

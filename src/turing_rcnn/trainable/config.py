@@ -7,6 +7,15 @@ from dataclasses import dataclass
 from ..options import check_ranges, option
 
 TASK_NAMES = ("addition", "flood-fill", "maze", "maze-cycles", "prefix-parity")  # tasks.py
+NET_NAMES = ("filter", "deepthinking")  # learner.make_filter
+# (training, test) sizes a task defaults to: what a run on a laptop trains and tests on.
+SIZES = {
+    "addition": (16, 512),
+    "flood-fill": (8, 32),
+    "maze": (9, 19),
+    "maze-cycles": (9, 19),
+    "prefix-parity": (32, 512),
+}
 # Tasks and learner families with a hand-written rule whose trace can supervise every
 # cell of a finite-state filter (tasks.AlgoTask.hint, meta.Family.hint), and the
 # symbols k its states need (tests hold these to the rules).
@@ -34,7 +43,21 @@ class AlgoConfig:
     """What to train and how. Defaults train prefix parity on 32 bits in minutes."""
 
     task: str = option("prefix-parity", "the task to learn", choices=TASK_NAMES)
-    train_size: int = option(32, "training size (bits, or grid side)", low=2, high=4096)
+    net: str = option(
+        "filter",
+        "the network: our recurrent filter, or the peer's DeepThinking-style net "
+        "(baselines/deepthinking.py: --width channels; --hidden, --symbols, "
+        "--neighbourhood are the filter's)",
+        choices=NET_NAMES,
+    )
+    train_size: int | None = option(
+        None,
+        "training size: bits, grid side or maze size (default: the task's: "
+        + ", ".join(f"{t} {s[0]}" for t, s in SIZES.items())
+        + ")",
+        low=2,
+        high=4096,
+    )
     width: int = option(8, "state channels per cell (a continuous state)", low=1, high=1024)
     symbols: int = option(
         0, "k >= 2: a finite state of k symbols per cell instead (0: off)", low=0, high=64
@@ -70,11 +93,22 @@ class AlgoConfig:
     def __post_init__(self) -> None:
         from .tasks import get_algo_task
 
+        if self.train_size is None and self.task in SIZES:
+            self.train_size = SIZES[self.task][0]
         check_ranges(self)
         _check_hints(self.hints, self.task, self.symbols, ALGO_HINTS)
         get_algo_task(self.task).check_size(self.train_size)
         if self.symbols == 1:
             raise ValueError(f"symbols must be 0 (continuous) or >= 2, got {self.symbols}")
+        if self.net == "deepthinking" and (self.symbols or self.hints):
+            raise ValueError(
+                "--net deepthinking has a continuous state of --width channels; --symbols "
+                "and --hints are the finite-state filter's"
+            )
+        if self.net == "deepthinking" and self.neighbourhood != "square":
+            raise ValueError(
+                "--net deepthinking reads 3x3 squares; --neighbourhood is the filter's"
+            )
 
 
 # The most states a meta-trained cell may have (GF(2) elimination's hint needs 79).

@@ -7,12 +7,15 @@ A maze of size S (odd) has n = (S + 1) / 2 cells per side. Its layout is a
 0 = wall. A perfect maze (one path between any two cells) is carved by randomised
 depth-first search (the recursive backtracker) from a random cell; `cycles` = p then
 knocks down each remaining inner wall between two cells with probability p. Start and
-end are two distinct random cells. The image draws every entry as 2 x 2 pixels inside
-a 1-pixel black border, P = 2 (2n + 1) + 2 pixels a side: open white (1, 1, 1), walls
-black, the start green (0, 1, 0), the end red (1, 0, 0). The target is the P x P mask
-of the shortest path from start to end (start and end included; in a perfect maze the
-only path; with cycles the first found by breadth-first search in the order up, left,
-right, down). Sizes: 9 -> 24 px, 59 -> 124, 201 -> 408, 801 -> 1608.
+end are two distinct random cells; with start="dead-end" the start is a random dead
+end (a cell with exactly one open neighbouring entry: Knutson et al. 2024 report that
+DeepThinking-style networks fail on such starts) and the end another random cell. The
+image draws every entry as 2 x 2 pixels inside a 1-pixel black border, P = 2 (2n + 1)
++ 2 pixels a side: open white (1, 1, 1), walls black, the start green (0, 1, 0), the
+end red (1, 0, 0). The target is the P x P mask of the shortest path from start to end
+(start and end included; in a perfect maze the only path; with cycles the first found
+by breadth-first search in the order up, left, right, down). Sizes: 9 -> 24 px, 59 ->
+124, 201 -> 408, 801 -> 1608.
 """
 
 from __future__ import annotations
@@ -121,13 +124,62 @@ def distances(layout: np.ndarray, start: tuple) -> np.ndarray:
     return dist
 
 
-def generate(batch: int, size: int, rng: np.random.Generator, cycles: float = 0.0):
-    """(layouts, starts, ends, path masks) of `batch` mazes of this size."""
-    n = cells_per_side(size)
+STARTS = ("random", "dead-end")  # where generate() puts the start
+REDRAWS = 100  # rounds of drawing again the mazes with cycles left without a dead end
+
+
+def dead_ends(layouts: np.ndarray) -> np.ndarray:
+    """(B, n, n) bool: the cells with exactly one open neighbouring entry."""
+    up, down = layouts[:, 0:-2:2, 1::2], layouts[:, 2::2, 1::2]
+    left, right = layouts[:, 1::2, 0:-2:2], layouts[:, 1::2, 2::2]
+    return up.astype(np.int8) + down + left + right == 1
+
+
+def _draw(batch: int, n: int, rng: np.random.Generator, cycles: float) -> np.ndarray:
     layouts = carve(batch, n, rng)
-    if cycles:
-        layouts = knock_walls(layouts, cycles, rng)
-    first = rng.integers(0, n * n, batch)
+    return knock_walls(layouts, cycles, rng) if cycles else layouts
+
+
+def check_start(start: str, cycles: float) -> None:
+    """A ValueError unless `start` is one of STARTS and can be met with these cycles."""
+    if start not in STARTS:
+        raise ValueError(f"start must be one of {list(STARTS)}, got {start!r}")
+    if start == "dead-end" and cycles >= 1:
+        raise ValueError("a dead-end start needs cycles < 1 (with every inner wall knocked "
+                         "down no cell is a dead end)")  # fmt: skip
+
+
+def _dead_end_starts(layouts: np.ndarray, n, rng, cycles: float) -> np.ndarray:
+    """A random dead end of each maze (cell indices r n + c). A maze whose knocked-down
+    walls left it no dead end is drawn again (in place), up to REDRAWS rounds."""
+    for _ in range(REDRAWS):
+        lacking = ~dead_ends(layouts).any((1, 2))
+        if not lacking.any():
+            break
+        layouts[lacking] = _draw(int(lacking.sum()), n, rng, cycles)
+    else:
+        raise ValueError(
+            f"{int(lacking.sum())} mazes of {n} x {n} cells with cycles {cycles} still had "
+            f"no dead end after {REDRAWS} draws; lower cycles or use start='random'"
+        )
+    ends = dead_ends(layouts).reshape(len(layouts), -1)
+    pick = (rng.random(len(layouts)) * ends.sum(1)).astype(np.int64)  # the pick-th dead end
+    return np.argmax(np.cumsum(ends, 1) > pick[:, None], axis=1)
+
+
+def generate(
+    batch: int, size: int, rng: np.random.Generator, cycles: float = 0.0, start: str = "random"
+):
+    """(layouts, starts, ends, path masks) of `batch` mazes of this size. start: "random"
+    (any cell) or "dead-end" (a cell with one open neighbour; with cycles, a maze left
+    with none is drawn again); the end is another random cell."""
+    check_start(start, cycles)
+    n = cells_per_side(size)
+    layouts = _draw(batch, n, rng, cycles)
+    if start == "dead-end":
+        first = _dead_end_starts(layouts, n, rng, cycles)
+    else:
+        first = rng.integers(0, n * n, batch)
     second = (first + rng.integers(1, n * n, batch)) % (n * n)  # distinct from first
     starts = np.stack([1 + 2 * (first // n), 1 + 2 * (first % n)], 1)
     ends = np.stack([1 + 2 * (second // n), 1 + 2 * (second % n)], 1)

@@ -1,6 +1,8 @@
 """The peer's saved maze folders (DeepThinking's inputs.npy / solutions.npy): written
-by save_peer; read by read_peer / load_peer header first (sizes through the memory
-guard before anything is allocated, never unpickled) and checked as the peer's own
+by write_mazes (the peer's float64, as `turing-rcnn data maze` does) or save_peer;
+told from a prefix-sum folder (peer_sums.py) by folders.folder_kind; read by read_peer /
+load_peer header first (sizes through the memory guard before anything is allocated,
+never unpickled) and checked as the peer's own
 generator makes them: 0/1 pixels (or 0/255 uint8, converted and said), one start and
 one end on cells, a path between them, each solution exactly that path (with cycles: a
 shortest one); the first bad file and index are named."""
@@ -9,15 +11,23 @@ from __future__ import annotations
 
 import math
 import os
-import stat
-import warnings
 from typing import NamedTuple
 
 import numpy as np
 
 from .. import guard
 from ..progress import bar
-from .mazes import _first, distances, layout_of
+from .folders import (
+    NAMES,
+    Npy,
+    check_disk,
+    check_out_folder,
+    need_peer_folder,
+    npy_data,
+    npy_header,
+    write_arrays,
+)
+from .mazes import _first, check_start, distances, generate, layout_of, pixels, render
 
 
 def save_peer(folder: str, images: np.ndarray, targets: np.ndarray) -> None:
@@ -30,124 +40,10 @@ def save_peer(folder: str, images: np.ndarray, targets: np.ndarray) -> None:
     )
 
 
-_ZIP = b"PK\x03\x04"  # an .npz (a zip archive) under a .npy name
-
-
-class Npy(NamedTuple):
-    """A .npy file's header, checked: what reading its data will allocate."""
-
-    path: str
-    shape: tuple[int, ...]
-    dtype: np.dtype
-    fortran: bool
-    offset: int  # where the data starts
-
-    @property
-    def nbytes(self) -> int:
-        return math.prod(self.shape) * self.dtype.itemsize
-
-
-def _open_regular(path: str):
-    """The file at `path` opened for reading; a ValueError saying what it is when it is
-    not a regular file (guard.what_is: never blocks on a FIFO)."""
-    kind = guard.what_is(path)
-    if kind:
-        raise ValueError(f"{path} is {kind}, not a regular file; a .npy file was expected")
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except FileNotFoundError:
-        raise ValueError(f"{path}: no such file") from None
-    except OSError as e:
-        raise ValueError(f"{path}: cannot read it ({e.strerror})") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced since what_is looked
-        os.close(fd)
-        raise ValueError(f"{path} is not a regular file; a .npy file was expected")
-    return os.fdopen(fd, "rb")
-
-
-MAX_HEADER = 10_000  # bytes: numpy's own limit; np.save writes about 128
-
-
-def _parse_header(f, path: str) -> tuple[tuple, bool, np.dtype]:
-    """(shape, Fortran order, dtype) from an open .npy file, in our words when it is
-    not one np.save writes (an .npz, a pickle, an empty file, a long or broken header)."""
-    fmt = np.lib.format
-    start = f.read(len(fmt.MAGIC_PREFIX))
-    if start.startswith(_ZIP):
-        raise ValueError(f"{path} is a zip archive (an .npz?), not a .npy array")
-    if start != fmt.MAGIC_PREFIX:
-        what = "an empty file" if not start else "a pickle" if start[:1] == b"\x80" else "data"
-        raise ValueError(f"{path} is not a .npy file ({what}, no .npy header; never unpickled)")
-    version = tuple(f.read(2))
-    if version not in ((1, 0), (2, 0)):
-        raise ValueError(f"{path}: its .npy header is version {version}, not 1.0 or 2.0")
-    length = int.from_bytes(f.read(2 if version == (1, 0) else 4), "little")
-    if length > MAX_HEADER:
-        raise ValueError(f"{path}: its .npy header claims {length} bytes, over {MAX_HEADER}")
-    f.seek(len(fmt.MAGIC_PREFIX) + 2)
-    read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return read(f, max_header_size=MAX_HEADER)
-    except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError, EOFError):
-        raise ValueError(
-            f"{path}: its .npy header cannot be read (not the dictionary of shape, dtype "
-            "and order that np.save writes)"
-        ) from None
-
-
-def npy_header(path: str, rank: int) -> Npy:
-    """Read only the header of a .npy file and refuse, before anything is allocated, what
-    no np.save of a `rank`-dimensional numeric array writes: a zip (an .npz), a pickle,
-    an object, structured or non-numeric dtype, an empty shape, a header claiming more
-    (or less) data than the file holds."""
-    with _open_regular(path) as f:
-        size = os.fstat(f.fileno()).st_size
-        shape, fortran, dtype = _parse_header(f, path)
-        offset = f.tell()
-    if dtype.hasobject:
-        raise ValueError(f"{path} holds Python objects (a pickle); refused, never unpickled")
-    if dtype.names is not None or dtype.subdtype is not None:
-        raise ValueError(f"{path} holds a structured dtype ({dtype.descr}); numbers expected")
-    if dtype.kind not in "biuf":
-        raise ValueError(f"{path} holds {dtype} values; numbers expected")
-    if len(shape) != rank:
-        raise ValueError(f"{path} must be a {rank}-D array, got shape {shape}")
-    if min(shape) < 0:
-        raise ValueError(f"{path}: its .npy header claims a negative size (shape {shape})")
-    if min(shape) == 0:
-        raise ValueError(f"{path} is empty (shape {shape})")
-    npy = Npy(path, tuple(shape), dtype, fortran, offset)
-    held = size - offset
-    if held != npy.nbytes:
-        what = "truncated" if held < npy.nbytes else "longer than its header says"
-        raise ValueError(
-            f"{path} is {what}: its header claims shape {shape} of {dtype} "
-            f"({guard.human(npy.nbytes)}), the file holds {guard.human(held)} of data"
-        )
-    return npy
-
-
-def npy_data(npy: Npy) -> np.ndarray:
-    """The array of a checked header (the file read again, never unpickled)."""
-    with _open_regular(npy.path) as f:
-        f.seek(npy.offset)
-        count = math.prod(npy.shape)
-        flat = np.fromfile(f, dtype=npy.dtype, count=count)
-    if flat.size != count:
-        raise ValueError(f"{npy.path} changed while it was read (now truncated)")
-    if npy.fortran:
-        return flat.reshape(npy.shape[::-1]).transpose()
-    return flat.reshape(npy.shape)
-
-
 def peer_headers(folder: str) -> tuple[Npy, Npy]:
     """The checked headers of a peer folder's inputs.npy (N, 3, P, P) and solutions.npy
     (N, P, P), matching in N and P: the sizes before anything is read."""
-    if not os.path.isdir(folder):
-        what = "not a folder" if os.path.exists(folder) else "no such folder"
-        raise ValueError(f"{folder}: {what} (a maze folder holds inputs.npy and solutions.npy)")
+    need_peer_folder(folder, "a maze folder")
     images = npy_header(os.path.join(folder, "inputs.npy"), 4)
     targets = npy_header(os.path.join(folder, "solutions.npy"), 3)
     n, channels, side, side2 = images.shape
@@ -276,3 +172,52 @@ def load_peer(folder: str) -> tuple[np.ndarray, np.ndarray]:
     holding the peer's inputs.npy and solutions.npy, checked (read_peer)."""
     peer = read_peer(folder)
     return peer.images, peer.targets
+
+
+# ---- writing a folder in the peer's layout (turing-rcnn data) --------------------------
+
+CHUNK_PIXELS = 2**21  # mazes are drawn this many image pixels at a time (seeded per chunk)
+
+
+def maze_bytes(count: int, size: int) -> float:
+    """Memory to write `count` mazes: float64 images (N, 3, P, P) and solutions (N, P, P),
+    and one chunk's drawing and rendering (about 100 bytes a pixel)."""
+    return 32.0 * count * pixels(size) ** 2 + 100.0 * max(CHUNK_PIXELS, pixels(size) ** 2)
+
+
+def write_mazes(
+    folder: str,
+    size: int,
+    count: int,
+    seed: int,
+    cycles: float = 0.0,
+    start: str = "random",
+    progress: bool = False,
+    force: bool = False,
+) -> dict:
+    """Write `count` mazes of `size` into `folder` in the peer's layout and dtypes:
+    inputs.npy (N, 3, P, P) float64 and solutions.npy (N, P, P) float64 (their generator
+    writes float64; their loader casts to float32 and int64). Drawn by mazes.generate in
+    chunks of CHUNK_PIXELS // P^2 mazes from np.random.default_rng(seed): the same seed,
+    size, count, cycles and start give the same bytes, and up to one chunk (136 mazes of
+    size 59, 3 640 of size 9) the mazes of mazes.generate(count, size, rng, ...). Refused
+    before any work: a bad folder (check_out_folder), sizes beyond memory or disk.
+    {file: {shape, dtype}}."""
+    P, rng = pixels(size), np.random.default_rng(seed)
+    if count < 1:
+        raise ValueError(f"count must be >= 1, got {count}")
+    if not 0 <= cycles <= 1:
+        raise ValueError(f"cycles must be between 0 and 1, got {cycles}")
+    check_start(start, cycles)
+    check_out_folder(folder, force)
+    guard.check_memory(maze_bytes(count, size), f"{count} mazes of size {size} ({P} x {P} px)")
+    check_disk(folder, 32.0 * count * P * P)
+    images = np.empty((count, 3, P, P), dtype=np.float64)
+    solutions = np.empty((count, P, P), dtype=np.float64)
+    chunk = max(1, CHUNK_PIXELS // (P * P))
+    with bar(f"drawing {count} mazes of size {size}", count, progress, unit="maze") as shown:
+        for a in range(0, count, chunk):
+            b = min(count, a + chunk)
+            images[a:b], solutions[a:b] = render(*generate(b - a, size, rng, cycles, start))
+            shown.update(b - a)
+    return write_arrays(folder, {NAMES[0]: images, NAMES[1]: solutions}, force, progress)

@@ -132,8 +132,11 @@ class PrefixParity(AlgoTask):
         return self.check_size(size) + self.check_size(size) // 4
 
     def sample(self, batch: int, size: int, rng: np.random.Generator):
-        n = self.check_size(size)
-        bits = rng.integers(0, 2, size=(batch, n))
+        return self.from_bits(rng.integers(0, 2, size=(batch, self.check_size(size))))
+
+    @staticmethod
+    def from_bits(bits: np.ndarray):
+        """(inputs, targets) tensors of 0/1 strings (B, n): the peer's prefix sums too."""
         x = np.stack([2.0 * bits - 1, np.zeros_like(bits), np.ones_like(bits)], axis=1)
         y = np.cumsum(bits, axis=1) % 2
         return _tensors(x[:, :, None, :], y[:, None, None, :])
