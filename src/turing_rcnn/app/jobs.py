@@ -20,7 +20,7 @@ from ..programs.learning import LEARNERS
 from ..progress import bar, heartbeat
 from ..search.config import BACKENDS, SearchConfig
 from ..tasks import ParityTask, search_problem
-from ..trainable.config import SIZES, AlgoConfig, MetaConfig
+from ..trainable.config import SIZES, AlgoConfig, MetaConfig, size_help
 from .demo import DemoConfig, run_demo
 from .demo import format_table as format_table  # the demo report as text, for cli.py
 from .machines import DTYPE_NAMES
@@ -178,9 +178,7 @@ class TrainAlgoConfig:
     algo: AlgoConfig = field(default_factory=AlgoConfig)
     test_size: int | None = option(
         None,
-        "test size: bits, grid side or maze size (default: the task's: "
-        + ", ".join(f"{t} {s[1]}" for t, s in SIZES.items())
-        + ")",
+        size_help("test", 1),
         low=2,
         high=10**6,
     )

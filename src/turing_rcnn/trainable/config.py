@@ -16,6 +16,14 @@ SIZES = {
     "maze-cycles": (9, 19),
     "prefix-parity": (32, 512),
 }
+
+
+def size_help(what: str, which: int) -> str:
+    """The help of a size option that defaults to the task's: SIZES[task][which]."""
+    sizes = ", ".join(f"{task} {pair[which]}" for task, pair in SIZES.items())
+    return f"{what} size: bits, grid side or maze size (default: the task's: {sizes})"
+
+
 # Tasks and learner families with a hand-written rule whose trace can supervise every
 # cell of a finite-state filter (tasks.AlgoTask.hint, meta.Family.hint), and the
 # symbols k its states need (tests hold these to the rules).
@@ -52,9 +60,7 @@ class AlgoConfig:
     )
     train_size: int | None = option(
         None,
-        "training size: bits, grid side or maze size (default: the task's: "
-        + ", ".join(f"{t} {s[0]}" for t, s in SIZES.items())
-        + ")",
+        size_help("training", 0),
         low=2,
         high=4096,
     )
