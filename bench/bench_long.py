@@ -2,7 +2,7 @@
 
 For each seed whose rule bench_rules.py verified (rules.json, `exact`), the rule from
 rules/<task>-<seed>-k<k>.json, compiled by compile.py and run by model.RCNN with the
-change-driven evaluation (verify.run_rule), on `count` random inputs of each size
+change-driven evaluation (verify.run_compiled_rule), on `count` random inputs of each size
 against the task's reference, reading the answer at a fixed point. A rule read off a
 complete 1-row table is the trained filter's own cell update on every neighbourhood a
 run meets, so these are the trained filter's answers too. Writes long.json.
@@ -44,7 +44,7 @@ def run(args, verified: list[dict], bar) -> None:
     from turing_rcnn.compile import compile_program
     from turing_rcnn.trainable import get_algo_task
     from turing_rcnn.trainable.extract import Rule
-    from turing_rcnn.trainable.verify import run_rule
+    from turing_rcnn.trainable.verify import run_compiled_rule
 
     torch.set_num_threads(1)
     path = RESULTS / "long.json"  # rows of other tasks and sizes stay
@@ -61,7 +61,7 @@ def run(args, verified: list[dict], bar) -> None:
                 bar.stage(f"{stem}: {args.count} inputs of {size} bits")
                 x, y = task.sample(args.count, size, rng)
                 start = time.perf_counter()
-                answers, fixed = run_rule(compiled, rule, x, task.iterations(size))
+                answers, fixed = run_compiled_rule(compiled, rule, x, task.iterations(size))
                 right = task.correct(x, y, answers)
                 rows.append(
                     {

@@ -6,10 +6,15 @@ an n x n entry grid, or until the state is a fixed point), whole-maze accuracy a
 the unique path. On a GPU (--device cuda, fp32, TF32 off) the batch runs side by side.
 Sizes run in order until --budget seconds are spent. Writes maze_filter.json.
 --cycles P tests on mazes with a fraction P of inner walls knocked down (maze-cycles),
-scored as any shortest path from start to end (a BFS check).
+scored as any shortest path from start to end (a BFS check). --tol T --patience K halt a
+maze once no cell's state has moved by more than T for K iterations in a row (the default,
+0 and 1: a fixed point, bit for bit); --against-budget also runs the whole budget on the
+same mazes and counts the answers that differ from the halted ones.
 
     python bench/bench_maze_filter.py runs/maze5-s0 [...] --sizes 59 201 801 --counts 1000 100 20
     python bench/bench_maze_filter.py maze --sizes 59 --counts 20 --cycles 0.1   # shipped filter
+    python bench/bench_maze_filter.py maze --sizes 59 --counts 100 --tol 1e-4 --patience 10 \
+        --against-budget --out maze_halting
 """
 
 from __future__ import annotations
@@ -33,6 +38,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--budget", type=float, default=3600.0, help="seconds for all runs")
     parser.add_argument("--cycles", type=float, default=0.0, help="knocked-down wall fraction")
+    parser.add_argument("--tol", type=float, default=0.0, help="halting: the largest move")
+    parser.add_argument("--patience", type=int, default=1, help="halting: iterations in a row")
+    parser.add_argument(
+        "--against-budget", action="store_true", help="also run the whole budget and compare"
+    )
     parser.add_argument("--out", default="maze_filter", help="results name (.json)")
     args = parser.parse_args(argv)
     if len(args.counts) != len(args.sizes):
@@ -74,7 +84,8 @@ def measure(args, bar) -> None:
             rng = np.random.default_rng(20_000 + size)
             x, y = task.sample(count, size, rng)
             start = time.perf_counter()
-            pred, used = model.run_until_settled(x, batch_size=args.batch)
+            pred, used = model.run_until_settled(x, None, args.batch, args.tol, args.patience)
+            seconds = time.perf_counter() - start
             right = task.correct(x, y, pred)
             row = {
                 "run": run,
@@ -86,12 +97,21 @@ def measure(args, bar) -> None:
                 "mazes": count,
                 "right": int(right.sum()),
                 "accuracy": float(right.mean()),
+                "tol": args.tol,
+                "patience": args.patience,
+                "iterations_mean": round(float(used.mean()), 1),
                 "iterations_max": int(used.max()),
+                "halted": int((used < model.iterations_for(x)).sum()),
                 "budget": model.iterations_for(x),
-                "seconds": round(time.perf_counter() - start, 1),
+                "seconds": round(seconds, 1),
                 "device": torch.cuda.get_device_name() if args.device != "cpu" else "cpu",
             }
-            key = (run, size, row["device"], args.cycles)
+            if args.against_budget:
+                bar.stage(f"{run}: the whole budget on the same {count} mazes")
+                full = model.predict(x, batch_size=args.batch)
+                row["differs_from_budget"] = int((full != pred).reshape(count, -1).any(1).sum())
+                row["accuracy_budget"] = float(task.correct(x, y, full).mean())
+            key = (run, size, row["device"], args.cycles, args.tol, args.patience)
             rows = [r for r in rows if _key(r) != key] + [row]
             print(json.dumps(row), flush=True)
             write_json(f"{args.out}.json", {"rows": rows})
@@ -99,7 +119,14 @@ def measure(args, bar) -> None:
 
 
 def _key(row: dict) -> tuple:
-    return row["run"], row["size"], row["device"], row.get("cycles", 0.0)
+    return (
+        row["run"],
+        row["size"],
+        row["device"],
+        row.get("cycles", 0.0),
+        row.get("tol", 0.0),
+        row.get("patience", 1),
+    )
 
 
 if __name__ == "__main__":

@@ -71,7 +71,8 @@ def hint_symbols(family) -> dict[int, str]:
     """Each hint state k > 0 -> the hint symbol it stands for (filter.hint_states, with
     the hint's top-left start symbols among the starts, as meta.hint_trace has them)."""
     from turing_rcnn.trainable.filter import hint_states
-    from turing_rcnn.trainable.meta import INPUTS, _hint
+    from turing_rcnn.trainable.meta import INPUTS
+    from turing_rcnn.trainable.meta.hints import _hint
 
     hint = _hint(family)
     states = hint_states(hint.program, INPUTS + list(hint.start.values()))
@@ -86,12 +87,11 @@ def departures(model: MetaLearner, sizes, count: int = 100, seed: int = 9) -> di
     rule reads (C, N, W for GF(2) elimination). The commonest first departures are named:
     (C, N, W) hint symbols -> the hint's next symbol, the filter's."""
     import torch
-    import torch.nn.functional as F
 
     from turing_rcnn.trainable.extract import _neighbourhoods
     from turing_rcnn.trainable.meta import (
         INPUTS,
-        _step,
+        filter_states,
         hint_trace,
         layers_for,
         layout_codes,
@@ -123,20 +123,18 @@ def departures(model: MetaLearner, sizes, count: int = 100, seed: int = 9) -> di
         X, y, x, _ = sample(family, count, m, d, rng)
         codes, L = layout_codes(X, y, x), layers_for(family, m, d)
         trace = hint_trace(family, codes, L)
-        onehot = F.one_hot(torch.as_tensor(codes), len(INPUTS)).permute(0, 3, 1, 2).float()
-        state, recalled, active = net.initial_state(onehot), net.recall(onehot), schedule(codes)
         first, where = np.full(count, -1), {}
         with torch.no_grad():
-            for layer in range(L):
-                step = _step(net, state, recalled)
-                state = torch.where(active[:, None] <= layer, step, state)
-                got = state.argmax(1).numpy()
-                for b in np.flatnonzero((got != trace[layer + 1]).any((1, 2)) & (first < 0)):
-                    first[b] = layer
-                    r, c = np.argwhere(got[b] != trace[layer + 1, b])[0]
-                    row = hoods(trace[:, b : b + 1], codes[b : b + 1], layer)
+            for layer, state in filter_states(net, codes, L):
+                if layer == 0:
+                    continue
+                before, got = layer - 1, state.argmax(1).numpy()  # a step from `before`
+                for b in np.flatnonzero((got != trace[layer]).any((1, 2)) & (first < 0)):
+                    first[b] = before
+                    r, c = np.argwhere(got[b] != trace[layer, b])[0]
+                    row = hoods(trace[:, b : b + 1], codes[b : b + 1], before)
                     at = r * codes.shape[2] + c
-                    where[b] = (row[at], got[b, r, c], trace[layer + 1, b, r, c])
+                    where[b] = (row[at], got[b, r, c], trace[layer, b, r, c])
         left = first >= 0
 
         def name(v: int) -> str:  # a neighbourhood entry: state * 8 + code
@@ -172,7 +170,8 @@ def hint_agreement(rule: MetaRule) -> dict:
     hint's symbols (state 0: the layout symbol INPUTS[c]; k > 0: the hint symbol with
     hint state k), the hint program steps that 3x3 grid, and its centre is compared
     with the entry's target. Entries naming a state the hint has no symbol for: 'other'."""
-    from turing_rcnn.trainable.meta import FAMILIES, INPUTS, Table, _hint
+    from turing_rcnn.trainable.meta import FAMILIES, INPUTS, Table
+    from turing_rcnn.trainable.meta.hints import _hint
 
     hint, program = _hint(FAMILIES[rule.family]).program, rule.rule.program
     extra, table = hint_symbols(FAMILIES[rule.family]), Table(program)

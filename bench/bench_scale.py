@@ -17,7 +17,7 @@ d (d >= 32) and the totals they project at d = 512 and 1 024. The child's progre
 Writes scale.json and .png (`--out`).
 
     python bench/bench_scale.py --d 16 32 64 128 256 --points 1000 [--seeds 0 1 2]
-    python bench/bench_scale.py --d 512 --seeds 0 1 2 --jobs 2 --out scale_512
+    python bench/bench_scale.py --d 16 32 64 128 256 512 --seeds 0 1 2 --jobs 2
     python bench/bench_scale.py --d 1024 --jobs 2 --max-memory 16 --out scale_1024
     python bench/bench_scale.py --d 128 256 --device cuda --out scale_cuda   # on a GPU
 """
@@ -176,16 +176,20 @@ def plot(rows: list[dict], path) -> None:
     def mean(key):
         return [np.mean([key(r) for r in rows if r["d"] == d]) for d in ds]
 
-    fig, (a, b, c) = plt.subplots(1, 3, figsize=(15, 4))
+    fig, (a, r, b, c) = plt.subplots(1, 4, figsize=(19, 4))
     a.loglog(ds, mean(lambda r: r["fit_seconds"]), "o-", label="RCNN fit (Algorithm 1)")
     a.loglog(ds, mean(lambda r: r["predict_seconds"]), "s-", label="RCNN predict")
     a.loglog(ds, mean(lambda r: r["ge_seconds"]), "^-", label="GaussianElimination")
-    procs = sorted({r["processes"] for r in rows})
+    procs = " or ".join(str(p) for p in sorted({row["processes"] for row in rows}))
     a.set(
-        xlabel="d (m = d + 10)",
-        ylabel="seconds",
-        title=f"time ({procs} process(es), 1 thread each)",
+        xlabel="d (m = d + 10)", ylabel="seconds", title=f"time ({procs} processes, 1 thread each)"
     )
+    for seed in sorted({row["seed"] for row in rows}):
+        mine = [row for row in rows if row["seed"] == seed]
+        r.loglog(
+            [x["d"] for x in mine], [x["ratio_to_ge"] for x in mine], "o-", label=f"seed {seed}"
+        )
+    r.set(xlabel="d", ylabel="RCNN (fit + predict) / GE", title="ratio to GaussianElimination")
     b.loglog(
         ds, mean(lambda r: r["predict_dense_evaluations"]), "o--", label="dense: cells x L x N"
     )
@@ -194,12 +198,12 @@ def plot(rows: list[dict], path) -> None:
     b.set(xlabel="d", ylabel="cell evaluations (predict)", title="work")
     c.plot(ds, mean(lambda r: r["peak_rss_mb"]), "o-", label="peak resident memory")
     c.plot(ds, mean(lambda r: r["memo_mb"]), "s--", label="patch memo")
-    c.set(xlabel="d", ylabel="MB", title="memory")
-    for ax in (a, b, c):
+    c.set(xlabel="d", ylabel="MB", title="memory", xscale="log")
+    for ax in (a, r, b, c):
         ax.grid(True, alpha=0.3)
         ax.set_xticks(ds, [str(d) for d in ds])  # the d run, not 10^k
         ax.set_xticks([], minor=True)
-    for ax in (a, b, c):
+    for ax in (a, r, b, c):
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -32,7 +32,7 @@ from turing_rcnn import pretrained
 from turing_rcnn.compile import compile_program
 from turing_rcnn.trainable import AlgoConfig, AlgorithmLearner, get_algo_task
 from turing_rcnn.trainable.extract import Rule, extract
-from turing_rcnn.trainable.verify import run_rule, verify
+from turing_rcnn.trainable.verify import run_compiled_rule, verify
 
 
 def show(report: dict) -> None:
@@ -73,10 +73,12 @@ def table(rule: Rule) -> set[str]:
 def spot_check(rule: Rule, count: int, size: int, seed: int) -> dict:
     """A quick look instead of the full verify: the rule compiled into the RCNN on
     `count` random strings of `size` bits, each answer read at a fixed point
-    (verify.run_rule) and compared with the task's reference."""
+    (verify.run_compiled_rule) and compared with the task's reference."""
     task = get_algo_task(rule.task)
     x, y = task.sample(count, size, np.random.default_rng(seed))
-    answers, fixed = run_rule(compile_program(rule.program), rule, x, task.iterations(size))
+    answers, fixed = run_compiled_rule(
+        compile_program(rule.program), rule, x, task.iterations(size)
+    )
     right = int(task.correct(x, y, answers).sum())
     print(f"    {right}/{count} random {size}-bit strings right, at a fixed point: {fixed}")
     return {"count": count, "size": size, "right": right, "fixed_point": bool(fixed)}

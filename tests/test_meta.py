@@ -1,4 +1,4 @@
-"""SGD learns the learner (trainable/meta.py): the frame's schedule, the table simulator,
+"""SGD learns the learner (trainable/meta/): the frame's schedule, the table simulator,
 merging, learned learners run by Algorithm 1 in the compiled Theorem 1 frame."""
 
 import itertools
@@ -23,21 +23,22 @@ from turing_rcnn.trainable.meta import (
     MetaLearner,
     MetaRule,
     Table,
-    _bare_learner,
     active_layers,
     every_label_pattern,
     get_family,
     hint_trace,
+    layer_states,
     layers_for,
     layout_codes,
     nearest_neighbour_reference,
     raw_symbols,
     read_rule,
     reveal_layers,
-    run_rule,
+    run_meta_rule,
     sample,
     verify,
 )
+from turing_rcnn.trainable.meta.layout import _bare_learner
 
 SHIPPED = ["first-label", "last-label", "majority"]
 
@@ -124,7 +125,7 @@ def test_table_over_a_large_alphabet():
 @pytest.mark.parametrize("name", SHIPPED)
 @pytest.mark.parametrize("seed", range(3))
 def test_schedule_simulator_equals_the_frame(name, seed):
-    """run_rule (the table on the frame's schedule) == the frame's reference simulator
+    """run_meta_rule (the table on the frame's schedule) == the frame's reference simulator
     around the learned learner: the answer cell at layer L, == the reference learner."""
     rule, rng = shipped(name), np.random.default_rng(seed)
     learner, family = rule.learner(), get_family(name)
@@ -135,7 +136,21 @@ def test_schedule_simulator_equals_the_frame(name, seed):
         L = layers_for(family, m, d)
         grid = frame.run(frame.encode(raw_symbols(X[0], y[0], x[0])), L)
         answer = learner.answers[frame.symbols[grid[m, d]]]
-        assert answer == run_rule(rule, X, y, x, [L])[0, 0] == want[0]
+        assert answer == run_meta_rule(rule, X, y, x, [L])[0, 0] == want[0]
+
+
+def test_layer_states_steps_on_the_schedule():
+    """layer_states takes exactly `layers` steps, one per next state asked for, and a
+    cell takes the step's value only from its active layer on."""
+    steps = []
+
+    def step(grid):
+        steps.append(grid)
+        return grid + 1
+
+    states = layer_states(step, np.zeros((1, 1, 2), dtype=int), np.array([[0, 2]]), 3)
+    assert [s[0, 0].tolist() for _, s in states] == [[0, 0], [1, 0], [2, 0], [3, 1]]
+    assert len(steps) == 3
 
 
 @pytest.mark.parametrize("name", SHIPPED)

@@ -11,7 +11,7 @@ from turing_rcnn.compile import compile_program
 from turing_rcnn.trainable import AlgoConfig, AlgorithmLearner, FloodFill, History, PrefixParity
 from turing_rcnn.trainable.extract import Rule, extract, table_entries
 from turing_rcnn.trainable.filter import DiscreteFilter
-from turing_rcnn.trainable.verify import run_rule, verify
+from turing_rcnn.trainable.verify import run_compiled_rule, verify
 
 UNKNOWN, P0, P1 = 0, 1, 2  # the states of the hand-made prefix-parity filter
 
@@ -90,7 +90,7 @@ def test_rule_json_round_trip_compiles_and_runs_exactly(tmp_path):
     assert again.to_json() == rule.to_json()
     compiled = compile_program(again.program)
     x, y = PrefixParity().sample(20, 40, np.random.default_rng(2))
-    answers, fixed = run_rule(compiled, again, x, 80)
+    answers, fixed = run_compiled_rule(compiled, again, x, 80)
     assert np.array_equal(answers, y.numpy()) and fixed
     with pytest.raises(ValueError, match="not a rule file"):
         Rule.from_json({"task": "prefix-parity"})
@@ -249,7 +249,7 @@ def test_a_cross_rule_is_read_in_full_and_runs_as_the_network():
     compiled = compile_program(rule.program)
     x, _ = FloodFill().sample(16, 11, np.random.default_rng(3))
     for layers in (1, 2, 5, 13):
-        answers, _ = run_rule(compiled, rule, x, layers)
+        answers, _ = run_compiled_rule(compiled, rule, x, layers)
         assert np.array_equal(answers, learner.predict(x, iterations=layers))
 
 

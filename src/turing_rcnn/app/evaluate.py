@@ -6,11 +6,12 @@ Everything follows the loaded model: its task says which folders it takes (a maz
 maze-cycles model: maze folders; a prefix-parity model: prefix-sum folders), and its
 task's budget for the folder's size caps the iterations. A filter runs dense with
 test-time halting (`AlgorithmLearner.run_until_settled`: each input stops when its state
-is a fixed point) in batches; a rule runs compiled in the RCNN, change-driven, each input
-alone to its fixed point (`CompiledProgram.settle`), so its layers and seconds are its
-own. The peer's accuracy: an answer counts when the whole image equals the solution
-after wall pixels are zeroed (prefix sums: the whole string); for mazes the report also
-counts answers that are a shortest path (with cycles, any shortest path is right).
+is a fixed point, or has moved by at most --tol for --patience iterations) in batches;
+a rule runs compiled in the RCNN, change-driven, each input alone to its fixed point
+(`CompiledProgram.settle`), so its layers and seconds are its own. The peer's accuracy:
+an answer counts when the whole image equals the solution after wall pixels are zeroed
+(prefix sums: the whole string); for mazes the report also counts answers that are a
+shortest path (with cycles, any shortest path is right).
 """
 
 from __future__ import annotations
@@ -62,6 +63,16 @@ class EvaluateConfig:
         None,
         "a new folder for predictions.npy (the solutions' layout and dtype), iterations.npy "
         "and seconds.npy (one value per input)",
+    )
+    tol: float = option(
+        0.0,
+        "a filter halts once no cell's state has moved by more than TOL for --patience "
+        "iterations in a row (default 0: at a fixed point, bit for bit)",
+        low=0.0,
+        high=1e6,
+    )
+    patience: int = option(
+        1, "the iterations in a row a filter's state must stay within --tol", low=1, high=10**8
     )
     force: bool = option(False, "write into an existing --predictions folder's files")
 
@@ -186,16 +197,17 @@ def _run_rule(rule, x, budget: int, progress: bool):
     return np.concatenate(answers), np.array(layers), np.array(seconds)
 
 
-def _run_filter(learner, x, budget: int, progress: bool):
-    """Dense, test-time halting, in batches: (answers, iterations per input, seconds per
-    input: its batch's time shared)."""
+def _run_filter(learner, x, budget: int, tol: float, patience: int):
+    """Dense, test-time halting, in batches: (answers, iterations per input: the last
+    that moved a cell by more than tol, or the budget; seconds per input: its batch's
+    time shared)."""
     answers, used, seconds = [], [], []
     for i in range(0, len(x), BATCH):
         start = time.perf_counter()
-        pred, ran = learner.run_until_settled(x[i : i + BATCH], budget, batch_size=BATCH)
+        pred, ran = learner.run_until_settled(x[i : i + BATCH], budget, BATCH, tol, patience)
         share = (time.perf_counter() - start) / len(pred)
         answers.append(pred)
-        used.append(np.where(ran < budget, ran - 1, budget))  # the last step changed nothing
+        used.append(np.where(ran < budget, ran - patience, budget))  # the calm ones excluded
         seconds += [share] * len(pred)
     return np.concatenate(answers), np.concatenate(used), np.array(seconds)
 
@@ -223,6 +235,8 @@ def evaluate(config: EvaluateConfig, progress: bool = True) -> dict:
     if config.predictions is not None:
         folders.check_out_folder(config.predictions, config.force, "--predictions", PREDICTIONS)
     kind, path = resolve_model(config.model, config.kind)
+    if kind == "rule" and (config.tol or config.patience != 1):
+        raise ValueError("--tol and --patience halt a filter; a rule runs to its fixed point")
     folders.folder_kind(config.data)  # a bad folder is refused before the model loads
     with heartbeat(f"evaluate: loading {config.model}", progress):
         model, task_name = _load(kind, path, progress)
@@ -243,7 +257,7 @@ def evaluate(config: EvaluateConfig, progress: bool = True) -> dict:
     if kind == "rule":
         answers, used, seconds = _run_rule(model, x, budget, progress)
     else:
-        answers, used, seconds = _run_filter(model, x, budget, progress)
+        answers, used, seconds = _run_filter(model, x, budget, config.tol, config.patience)
     total = time.perf_counter() - start
     report = {
         "model": config.model,

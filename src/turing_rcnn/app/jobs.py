@@ -296,6 +296,10 @@ def train_algo(config: TrainAlgoConfig, progress: bool = True) -> dict:
     task = get_algo_task(cfg.task)
     test_size = task.check_size(config.test_size or SIZES[cfg.task][1])
     _check_train_algo_memory(config, cfg, task, test_size, training=model is None)
+    if model is None and cfg.teacher is not None:  # refused before anything is written
+        from ..trainable.distill import load_teacher
+
+        load_teacher(cfg.teacher, cfg.task)
     from .evaluate import read_folder
 
     if model is not None and config.train_data is not None:

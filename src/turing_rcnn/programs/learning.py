@@ -153,7 +153,7 @@ def majority_wave() -> LearnerProgram:
     in +1/-1 pairs, so at the fixed point only the majority's tokens are left, packed
     at the bottom: the answer cell reads '-' when the work cell above-right of it holds
     'Wm', else '+' (ties leave nothing: +1). Used as the hint for meta-training
-    (trainable/meta.py); 10 guards, settles within 2 m + 6 layers of the first decoded
+    (trainable/meta/); 10 guards, settles within 2 m + 6 layers of the first decoded
     cell on every input tested.
     """
     plus, not_plus, label = ["L0", "Lp"], ["L1", "o"], ["L0", "Lp", "o"]

@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..compile import compile_program
 from ..progress import bar, heartbeat
+from .distill import kmeans, nearest
 from .learner import AlgorithmLearner
 
 
@@ -131,7 +132,7 @@ class ExtractedRule:
     def run(self, x: torch.Tensor, iterations: int) -> tuple[np.ndarray, int]:
         """Answers (B, H, W) after `iterations`, and how many cell updates met an unseen key."""
         codes = _input_codes(x)
-        start = _nearest(self.centroids, np.zeros((1, self.centroids.shape[1])))[0]
+        start = nearest(self.centroids, np.zeros((1, self.centroids.shape[1])))[0]
         state = torch.full(codes.shape, int(start))
         unseen = 0
         for _ in range(iterations):
@@ -169,24 +170,6 @@ def _keys(state: torch.Tensor, codes: torch.Tensor, k: int, one_row: bool) -> to
     return key
 
 
-def _nearest(centroids: np.ndarray, points: np.ndarray) -> np.ndarray:
-    d = ((points[:, None, :] - centroids[None]) ** 2).sum(-1)
-    return d.argmin(1)
-
-
-def _kmeans(points: np.ndarray, k: int, rng: np.random.Generator, rounds: int = 30) -> np.ndarray:
-    centroids = points[[rng.integers(len(points))]]
-    while len(centroids) < k:  # k-means++ seeding
-        d = ((points[:, None] - centroids[None]) ** 2).sum(-1).min(1)
-        centroids = np.vstack([centroids, points[rng.choice(len(points), p=d / d.sum())]])
-    for _ in range(rounds):
-        label = _nearest(centroids, points)
-        centroids = np.stack(
-            [points[label == j].mean(0) if (label == j).any() else centroids[j] for j in range(k)]
-        )
-    return centroids
-
-
 def extract_rule(
     learner: AlgorithmLearner, x: torch.Tensor, k: int, seed: int = 0
 ) -> ExtractedRule:
@@ -204,9 +187,9 @@ def extract_rule(
     points = stack.permute(0, 1, 3, 4, 2).reshape(-1, net.width).numpy()
     rng = np.random.default_rng(seed)
     sample = points[rng.choice(len(points), size=min(len(points), 20000), replace=False)]
-    centroids = _kmeans(np.vstack([sample, np.zeros((1, net.width))]), k, rng)
+    centroids = kmeans(np.vstack([sample, np.zeros((1, net.width))]), k, rng)
     shape = (stack.shape[0], stack.shape[1], *stack.shape[3:])
-    symbols = torch.as_tensor(_nearest(centroids, points)).reshape(shape)
+    symbols = torch.as_tensor(nearest(centroids, points)).reshape(shape)
     one_row = x.shape[2] == 1
     codes = _input_codes(x)
     keys = torch.cat([_keys(symbols[t], codes, k, one_row).flatten() for t in range(iterations)])

@@ -95,6 +95,12 @@ class AlgoConfig:
         "every iteration (maze: dead-end filling, --symbols >= 2; maze-cycles: Lee's wave, "
         "--symbols >= 17)",
     )
+    teacher: str | None = option(
+        None,
+        "self-distillation: a filter that learned from the answers alone (a shipped name or "
+        "model.pt); its states, clustered into --symbols k symbols, are the trace a "
+        "finite-state filter trains on (never with --hints)",
+    )
 
     def __post_init__(self) -> None:
         from .tasks import get_algo_task
@@ -106,6 +112,13 @@ class AlgoConfig:
         get_algo_task(self.task).check_size(self.train_size)
         if self.symbols == 1:
             raise ValueError(f"symbols must be 0 (continuous) or >= 2, got {self.symbols}")
+        if self.teacher is not None and self.hints:
+            raise ValueError(
+                "--teacher trains from the answers alone; --hints brings a hand-written "
+                "rule's trace in: give one of them"
+            )
+        if self.teacher is not None and not self.symbols:
+            raise ValueError("--teacher trains a finite-state filter: give --symbols k >= 2")
         if self.net == "deepthinking" and (self.symbols or self.hints):
             raise ValueError(
                 "--net deepthinking has a continuous state of --width channels; --symbols "
@@ -119,7 +132,7 @@ class AlgoConfig:
 
 # The most states a meta-trained cell may have (GF(2) elimination's hint needs 79).
 MAX_SYMBOLS = 128
-FAMILY_NAMES = ("first-label", "gauss", "last-label", "majority", "nearest-neighbour")  # meta.py
+FAMILY_NAMES = ("first-label", "gauss", "last-label", "majority", "nearest-neighbour")  # meta/
 
 
 @dataclass

@@ -129,6 +129,14 @@ class AlgorithmLearner(BaseEstimator):
 
         self.net_ = self.initial_filter()
         self.task_, self.history_, self.steps_, self.train_seconds_ = task, History(), 0, 0.0
+        self.teacher_ = None
+        if cfg.teacher is not None:
+            from .distill import Teacher, load_teacher
+
+            sample = draw()[0]  # the centroids: k-means on the teacher's runs on a batch
+            teacher = load_teacher(cfg.teacher, cfg.task)
+            steps = task.train_iterations(size)
+            self.teacher_ = Teacher(teacher, cfg.symbols, sample, steps, cfg.seed)
         self._train(cfg, draw, val, task.train_iterations(size), rng, checkpoint)
         self._done = True
         return self
@@ -149,8 +157,8 @@ class AlgorithmLearner(BaseEstimator):
 
         def loss() -> torch.Tensor:  # the progressive loss (or hints) on a fresh batch
             x, y = draw()
-            if cfg.hints:
-                return self._hint_loss(x, budget)
+            if cfg.hints or cfg.teacher is not None:
+                return self._hint_loss(x, y, budget)
             n = int(rng.integers(0, budget))
             k = int(rng.integers(1, budget - n + 1)) if task.stop_early else budget - n
             with torch.no_grad():
@@ -175,19 +183,26 @@ class AlgorithmLearner(BaseEstimator):
         if checkpoint:
             self.save(checkpoint)
 
-    def _hint_loss(self, x: torch.Tensor, budget: int) -> torch.Tensor:
-        """Hints, with teacher forcing: at every iteration every cell is asked for the
-        task's hint rule's next symbol given the rule's own grid (cross-entropy), and
-        the readout of the rule's final grid for the rule's answer (the target on
-        perfect mazes; on mazes with cycles one of the shortest paths, maybe not y's).
-        The filter never runs on its own here; validation runs it."""
-        net, (program, starts) = self.net_, self.task_.hint()
-        trace, answer = hint_trace(program, starts, self.task_.to_symbols(x), budget, answer=True)
+    def _hint_loss(self, x: torch.Tensor, y: torch.Tensor, budget: int) -> torch.Tensor:
+        """Teacher forcing on a trace: at every iteration every cell is asked
+        (cross-entropy) for the trace's next symbol given the trace's own grid, and the
+        readout of the trace's last grid for the answer. The trace: the task's
+        hand-written hint rule's (--hints), whose answer is the rule's (on perfect
+        mazes the target; with cycles one of the shortest paths, maybe not y's); or the
+        answer-only teacher's clustered states (--teacher), with the target y. The
+        filter never runs on its own here; validation runs it."""
+        net = self.net_
+        if self.teacher_ is not None:
+            trace, answer = self.teacher_.trace(x, budget), y
+        else:
+            program, starts = self.task_.hint()
+            symbols = self.task_.to_symbols(x)
+            trace, answer = hint_trace(program, starts, symbols, budget, answer=True)
+            answer = torch.as_tensor(answer)[:, None]
         trace = torch.as_tensor(trace)
         state = F.one_hot(trace, net.symbols).permute(0, 1, 4, 2, 3).float()
         logits = net.logits(state[:-1].flatten(0, 1), net.recall(x).repeat(budget, 1, 1, 1))
-        target = torch.as_tensor(answer)[:, None]
-        readout = F.binary_cross_entropy_with_logits(net.out(state[-1]), target)
+        readout = F.binary_cross_entropy_with_logits(net.out(state[-1]), answer)
         return hint_loss(logits, trace[:-1].flatten(0, 1), trace[1:].flatten(0, 1)) + readout
 
     def _record(self, step: int, seconds: float, loss: float, scores: list[float]) -> None:
@@ -223,14 +238,24 @@ class AlgorithmLearner(BaseEstimator):
 
     @torch.no_grad()
     def run_until_settled(
-        self, X, max_iterations: int | None = None, batch_size: int = 64
+        self,
+        X,
+        max_iterations: int | None = None,
+        batch_size: int = 64,
+        tol: float = 0.0,
+        patience: int = 1,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Test-time halting: iterate each input until its state is a fixed point (no
-        cell changes, bit for bit, or for a finite-state filter no cell changes its
-        symbol; from then on nothing would change) or the budget
-        (default: the task's for this size). Returns the {0, 1} predictions (B, 1, H, W)
-        and the iterations each input ran (a settled input stops early)."""
+        """Test-time halting: iterate each input until it halts or the budget (default:
+        the task's for this size) runs out. An input halts after `patience` iterations
+        in a row in which no cell's state moved by more than `tol` (a finite-state
+        filter: no cell changed its symbol). The default, tol 0 and patience 1, halts
+        at a fixed point, bit for bit: from then on nothing would change. A continuous
+        state may instead drift in its last bits forever; tol > 0 reads the answer once
+        it has stopped moving by more than that. Returns the {0, 1} predictions
+        (B, 1, H, W) and the iterations each input ran (a halted input stops early)."""
         check_is_fitted(self)
+        if tol < 0 or patience < 1:
+            raise ValueError(f"tol must be >= 0 and patience >= 1, got {tol} and {patience}")
         X, _ = self.task_.check_inputs(X)
         if max_iterations is None:
             max_iterations = self.task_.iterations(max(X.shape[2], X.shape[3]))
@@ -248,13 +273,17 @@ class AlgorithmLearner(BaseEstimator):
                 x = X[i : i + batch_size].to(device)
                 state, recalled = net.initial_state(x), net.recall(x)
                 ran = torch.full((len(x),), max_iterations, device=device)
+                calm = torch.zeros(len(x), dtype=torch.long, device=device)
                 active = torch.arange(len(x), device=device)
                 for t in range(1, max_iterations + 1):
                     new = net.step(state[active], recalled[active])
-                    still = (net.held(new) != net.held(state[active])).flatten(1).any(1)
+                    moved = net.held(new) - net.held(state[active])
+                    still = moved.abs().flatten(1).amax(1) > tol
                     state[active] = new
-                    ran[active[~still]] = t
-                    active = active[still]
+                    calm[active] = torch.where(still, 0, calm[active] + 1)
+                    halted = calm[active] >= patience
+                    ran[active[halted]] = t
+                    active = active[~halted]
                     bar.update(1)
                     if len(active) == 0:
                         bar.update(max_iterations - t)

@@ -49,7 +49,7 @@ from .extract import Rule, reachable_triples, table_entries
 from .tasks import Addition, AlgoTask, FloodFill, Maze, PrefixParity, get_algo_task
 
 
-def run_rule(
+def run_compiled_rule(
     compiled, rule: Rule, x: torch.Tensor, layers: int, progress: bool = False, desc: str = "layers"
 ) -> tuple[np.ndarray, bool]:
     """The rule's answers (B, 1, H, W) after at most `layers` layers in the RCNN
@@ -171,7 +171,9 @@ def verify(rule: Rule, seed: int = 0, quick: bool = False, large=None, progress=
         x, y = task.check_inputs(x, y)
         budget = task.iterations(max(x.shape[2], x.shape[3]))
         desc = f"verify (b), (c) {name}"
-        answers, fixed = run_rule(compiled, rule, x, budget, progress and kind == "b", desc)
+        answers, fixed = run_compiled_rule(
+            compiled, rule, x, budget, progress and kind == "b", desc
+        )
         right = task.correct(x, y, answers)
         passed = bool(right.all() and fixed)
         report["checks"].append(
