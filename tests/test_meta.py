@@ -327,3 +327,32 @@ def test_the_hint_loss_trains_the_readout_of_the_answer_cell():
     states = hint_states(majority_wave().program, INPUTS)
     told = {states[majority_wave().program.index[s]] for s in "+-"}
     assert {int(k) for k in torch.nonzero(grad).flatten()} == told
+
+
+def test_balanced_problems_and_the_curriculum_in_m(monkeypatch):
+    """Majority from the answers alone, two routes: --balanced draws that share of
+    problems with labels as even as m allows (margin m mod 2), and --curriculum grows
+    the largest m drawn from 2 to max_m over the first half of max_steps."""
+    from turing_rcnn.trainable.meta import families, learner
+
+    rng = np.random.default_rng(0)
+    for m in (1, 4, 7, 8):
+        _, y, _, answers = families.sample(get_family("majority"), 40, m, 3, rng, balanced=1.0)
+        assert (np.abs(y.astype(int).sum(1)) == m % 2).all()
+        assert np.array_equal(answers, np.where(y.astype(int).sum(1) >= 0, 1, -1))
+    drawn = []
+    real = learner.sample
+
+    def spy(family, count, m, d, rng, balanced=0.0):
+        drawn.append((m, balanced))
+        return real(family, count, m, d, rng, balanced)
+
+    monkeypatch.setattr(learner, "sample", spy)
+    cfg = MetaConfig(
+        learner="majority", max_m=8, max_d=2, symbols=3, hidden=4, batch_size=4,
+        max_steps=40, eval_every=40, val_size=4, curriculum=True, balanced=0.5,
+    )  # fmt: skip
+    MetaLearner(cfg, progress=False).fit()
+    ms = [m for m, _ in drawn[-40:]]  # the 40 training steps (validation draws first)
+    assert max(ms[:10]) <= 2 + 7 * 2 * 10 // 40 and max(ms) <= 8
+    assert {b for _, b in drawn[-40:]} == {0.5}

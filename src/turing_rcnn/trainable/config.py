@@ -158,6 +158,18 @@ class MetaConfig:
         "every layer (majority: programs.learning.majority_wave, needs --symbols >= 6; gauss: "
         "the systolic eliminator programs.learning.gauss, needs --symbols >= 79)",
     )
+    balanced: float = option(
+        0.0,
+        "the share of training problems whose labels are as even as m allows (margin 0-2: "
+        "where only counting tells the majority)",
+        low=0.0,
+        high=1.0,
+    )
+    curriculum: bool = option(
+        False,
+        "a curriculum in m: the largest m drawn grows from 2 to --max-m over the first "
+        "half of --max-steps",
+    )
 
     def __post_init__(self) -> None:
         check_ranges(self)

@@ -86,12 +86,22 @@ def get_family(name: str) -> Family:
     return FAMILIES[name]
 
 
-def sample(family: Family, count: int, m: int, d: int, rng: np.random.Generator):
+def sample(
+    family: Family, count: int, m: int, d: int, rng: np.random.Generator, balanced: float = 0.0
+):
     """`count` random problems of size (m, d): data, labels (each problem its own share
     of -1 labels, so majorities of every margin occur), test points, and the family's
-    answers (count,) +-1."""
+    answers (count,) +-1. `balanced`: the share of problems whose labels are as even as
+    m allows instead (floor(m/2) or ceil(m/2) -1s: margin 0 or 1, 1 or 2 after a swap
+    of one label), where only counting tells the majority."""
     X = rng.choice(np.array([-1, 1], dtype=np.int8), (count, m, d))
     y = np.where(rng.random((count, m)) < rng.random((count, 1)), -1, 1).astype(np.int8)
+    if balanced:
+        even = np.flatnonzero(rng.random(count) < balanced)
+        for i in even:
+            minus = m // 2 + int(rng.integers(0, 2)) * (m % 2)
+            y[i] = 1
+            y[i, rng.permutation(m)[:minus]] = -1
     x = rng.choice(np.array([-1, 1], dtype=np.int8), (count, d))
     answers = np.array([family.reference(X[i], y[i], x[i : i + 1])[0] for i in range(count)])
     return X, y, x, answers.astype(np.int8)

@@ -73,6 +73,7 @@ class MetaLearner(BaseEstimator):
         sizes = [(cfg.max_m, cfg.max_d), (max(1, cfg.max_m // 2), 1), (2 * cfg.max_m, cfg.max_d)]
         val = [(m, d, *sample(self.family_, cfg.val_size, m, d, rng)) for m, d in sizes]
         self.history_, self.steps_, self.train_seconds_ = MetaHistory(), 0, 0.0
+        self._step = 0  # training steps drawn so far (the curriculum's clock)
         read_only = [] if self.family_.reads_data else ["D0", "D1", "T0", "T1"]
         self.frozen_ = [INPUTS.index(s) for s in read_only]
         self._train(cfg, rng, val, checkpoint)
@@ -86,8 +87,12 @@ class MetaLearner(BaseEstimator):
         return getattr(self, "_done", False)
 
     def _loss(self, cfg: MetaConfig, rng: np.random.Generator) -> torch.Tensor:
-        m, d = int(rng.integers(1, cfg.max_m + 1)), int(rng.integers(1, cfg.max_d + 1))
-        X, y, x, answers = sample(self.family_, cfg.batch_size, m, d, rng)
+        top = cfg.max_m
+        if cfg.curriculum:  # the largest m grows from 2 to max_m over the first half
+            self._step += 1
+            top = min(cfg.max_m, 2 + (cfg.max_m - 1) * 2 * self._step // cfg.max_steps)
+        m, d = int(rng.integers(1, top + 1)), int(rng.integers(1, cfg.max_d + 1))
+        X, y, x, answers = sample(self.family_, cfg.batch_size, m, d, rng, cfg.balanced)
         layers = layers_for(self.family_, m, d)
         target = torch.as_tensor(answers == 1, dtype=torch.float32)
         codes = layout_codes(X, y, x)
