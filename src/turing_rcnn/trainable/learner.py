@@ -387,4 +387,6 @@ class AlgorithmLearner(BaseEstimator):
             "steps": self.steps_,
             "train_seconds": round(self.train_seconds_, 1),
             "train_iterations": self.task_.train_iterations(cfg.train_size),
+            **({"teacher": cfg.teacher} if cfg.teacher is not None else {}),
+            **({"hints": True} if cfg.hints else {}),
         }
