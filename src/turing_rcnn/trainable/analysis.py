@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..compile import compile_program
 from ..progress import bar, heartbeat
-from .distill import kmeans, nearest
+from .distill import cluster, nearest, symbols_of, trajectory
 from .learner import AlgorithmLearner
 
 
@@ -179,17 +179,9 @@ def extract_rule(
     check_is_fitted(learner)
     x, _ = learner.task_.check_inputs(x)
     net, iterations = learner.net_, learner.iterations_for(x)
-    with torch.no_grad():
-        states, recalled = [net.initial_state(x)], net.recall(x)
-        for _ in range(iterations):
-            states.append(net.step(states[-1], recalled))
-    stack = torch.stack(states)  # (T + 1, B, w, H, W)
-    points = stack.permute(0, 1, 3, 4, 2).reshape(-1, net.width).numpy()
-    rng = np.random.default_rng(seed)
-    sample = points[rng.choice(len(points), size=min(len(points), 20000), replace=False)]
-    centroids = kmeans(np.vstack([sample, np.zeros((1, net.width))]), k, rng)
-    shape = (stack.shape[0], stack.shape[1], *stack.shape[3:])
-    symbols = torch.as_tensor(nearest(centroids, points)).reshape(shape)
+    stack = trajectory(net, x, iterations)  # (T + 1, B, w, H, W)
+    centroids = cluster(stack, k, np.zeros((1, net.width)), seed)
+    symbols = torch.as_tensor(symbols_of(centroids, stack))
     one_row = x.shape[2] == 1
     codes = _input_codes(x)
     keys = torch.cat([_keys(symbols[t], codes, k, one_row).flatten() for t in range(iterations)])

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-TEACHER_SAMPLE = 20_000  # cell states k-means sees (drawn from the teacher's runs)
+TEACHER_SAMPLE = 20_000  # cell states k-means sees (drawn from a trajectory's)
 
 
 def nearest(centroids: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -36,6 +36,38 @@ def kmeans(points: np.ndarray, k: int, rng: np.random.Generator, rounds: int = 3
             [points[label == j].mean(0) if (label == j).any() else centroids[j] for j in range(k)]
         )
     return centroids
+
+
+@torch.no_grad()
+def trajectory(net, x: torch.Tensor, steps: int) -> torch.Tensor:
+    """A filter's states on x at iterations 0..steps: (steps + 1, B, width, H, W)."""
+    state, recalled = net.initial_state(x), net.recall(x)
+    states = [state]
+    for _ in range(steps):
+        state = net.step(state, recalled)
+        states.append(state)
+    return torch.stack(states)
+
+
+def cell_points(states: torch.Tensor) -> np.ndarray:
+    """Every cell's state of a trajectory as a row: (T + 1) B H W rows of width."""
+    return states.permute(0, 1, 3, 4, 2).reshape(-1, states.shape[2]).numpy()
+
+
+def cluster(states: torch.Tensor, k: int, start: np.ndarray, seed: int) -> np.ndarray:
+    """k centroids (k, width) of a trajectory's cell states: k-means on up to
+    TEACHER_SAMPLE of them drawn at random, and `start` (1, width), the state every cell
+    starts from, so that it has a cluster of its own or shares a near one."""
+    points = cell_points(states)
+    rng = np.random.default_rng(seed)
+    sample = points[rng.choice(len(points), size=min(len(points), TEACHER_SAMPLE), replace=False)]
+    return kmeans(np.vstack([sample, start]), k, rng)
+
+
+def symbols_of(centroids: np.ndarray, states: torch.Tensor) -> np.ndarray:
+    """(T + 1, B, H, W): each cell's nearest centroid at each iteration."""
+    shape = (states.shape[0], states.shape[1], *states.shape[3:])
+    return nearest(centroids, cell_points(states)).reshape(shape)
 
 
 def load_teacher(name: str, task: str):
@@ -66,29 +98,12 @@ class Teacher:
         """Centroids from the teacher's runs on x (steps iterations), the start
         state's cluster first."""
         self.net = learner.net_
-        states = self._run(x, steps)
-        points = states.permute(0, 1, 3, 4, 2).reshape(-1, states.shape[2]).numpy()
-        rng = np.random.default_rng(seed)
-        sample = points[rng.choice(len(points), min(len(points), TEACHER_SAMPLE), replace=False)]
+        states = trajectory(self.net, x, steps)
         start = states[0, :1, :, 0, 0].numpy()  # the start state (the same at every cell)
-        centroids = kmeans(np.vstack([sample, start]), k, rng)
+        centroids = cluster(states, k, start, seed)
         first = nearest(centroids, start)[0]
-        order = [first] + [j for j in range(k) if j != first]
-        self.centroids = centroids[order]
-
-    @torch.no_grad()
-    def _run(self, x: torch.Tensor, steps: int) -> torch.Tensor:
-        """The teacher's states (steps + 1, B, width, H, W)."""
-        state, recalled = self.net.initial_state(x), self.net.recall(x)
-        states = [state]
-        for _ in range(steps):
-            state = self.net.step(state, recalled)
-            states.append(state)
-        return torch.stack(states)
+        self.centroids = centroids[[first] + [j for j in range(k) if j != first]]
 
     def trace(self, x: torch.Tensor, steps: int) -> np.ndarray:
         """(steps + 1, B, H, W) symbols: the teacher's run on x, clustered."""
-        states = self._run(x, steps)
-        points = states.permute(0, 1, 3, 4, 2).reshape(-1, states.shape[2]).numpy()
-        shape = (states.shape[0], states.shape[1], *states.shape[3:])
-        return nearest(self.centroids, points).reshape(shape)
+        return symbols_of(self.centroids, trajectory(self.net, x, steps))
