@@ -109,3 +109,16 @@ def test_evaluate_halts_the_answer_only_maze_filter_where_it_stops_moving(tmp_pa
     argv = ["evaluate", "maze-hints", "--data", str(tmp_path / "m9"), "--tol", "1e-3"]
     assert main(argv) == 2
     assert "halt a filter" in capsys.readouterr().err
+
+
+def test_a_finite_state_filter_halts_on_symbols_whatever_the_tolerance():
+    """A DiscreteFilter's held state is its symbols: it halts when no symbol changes,
+    and a tolerance (meant for continuous states) does not make a symbol change count
+    as calm, however far apart the symbol indices are."""
+    from turing_rcnn import pretrained
+
+    model = AlgorithmLearner.load(pretrained.resolve("maze-hints", "filter"), progress=False)
+    x, _ = Maze().sample(6, 9, np.random.default_rng(4))
+    _, exact = model.run_until_settled(x)
+    _, loose = model.run_until_settled(x, tol=5.0)
+    assert np.array_equal(exact, loose) and (exact < model.iterations_for(x)).all()

@@ -277,8 +277,11 @@ class AlgorithmLearner(BaseEstimator):
                 active = torch.arange(len(x), device=device)
                 for t in range(1, max_iterations + 1):
                     new = net.step(state[active], recalled[active])
-                    moved = net.held(new) - net.held(state[active])
-                    still = moved.abs().flatten(1).amax(1) > tol
+                    moved = (net.held(new) - net.held(state[active])).flatten(1)
+                    if moved.is_floating_point():  # a continuous state: by how much
+                        still = moved.abs().amax(1) > tol
+                    else:  # symbols (a finite-state filter): whether any changed
+                        still = (moved != 0).any(1)
                     state[active] = new
                     calm[active] = torch.where(still, 0, calm[active] + 1)
                     halted = calm[active] >= patience
