@@ -65,3 +65,13 @@ def test_the_answer_only_route_refuses_a_hand_written_trace(argv, fragment, tmp_
     assert fragment in err and len(err.splitlines()) == 1
     assert not out.exists()
     assert "maze-hints" in pretrained.names("filter")
+
+
+def test_the_shipped_answer_only_rule_learned_from_the_answers_alone():
+    """maze-answers (issue 28): a finite-state filter trained on the path mask alone
+    (annealed discretisation), no hand-written trace nor teacher; its rule ships beside
+    it (verified and proved by the slow test in test_rules.py)."""
+    model = load_teacher("maze-answers", "maze")  # refused if it had trained with hints
+    cfg = model.config_
+    assert cfg.anneal and not cfg.hints and cfg.teacher is None and cfg.symbols == 4
+    assert "maze-answers" in pretrained.names("rule")

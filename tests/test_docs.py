@@ -285,3 +285,26 @@ def test_sweep_tables_are_the_sweep_results():
         report = json.loads(path.read_text())
         assert summarise(report["rows"]) == report["table"], path.name
         assert as_markdown(report["table"]) in blocks, path.name
+
+
+def test_maze_routes_table_is_the_runs():
+    """Every answer-only maze run in maze_answer_routes.json has its row on the rules
+    page (route, seed, steps, verdict), and no row is there without its run."""
+    import json
+
+    runs = json.loads((ROOT / "bench" / "results" / "maze_answer_routes.json").read_text())
+    text = page("results/rules.md")
+    block = re.search(r"<!-- routes: begin -->\n(.*?)\n<!-- routes: end -->", text, re.S)
+    assert block
+    table = [
+        [c.strip() for c in line.strip("|").split("|")] for line in block.group(1).split("\n")[2:]
+    ]
+    assert len(table) == len(runs["rows"])
+    for run in runs["rows"]:
+        rows = [
+            r
+            for r in table
+            if r[0] == run["route_name"] and r[1:3] == [str(run["seed"]), str(run["steps"])]
+        ]
+        assert len(rows) == 1, (run["route_name"], run["seed"])
+        assert (rows[0][7] == "**proved**") == bool(run["proved"])

@@ -137,7 +137,16 @@ def test_extract_and_verify_commands(tmp_path, capsys):
     assert "no shipped rule" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("name", ["prefix-parity", "addition", "flood-fill", "maze-hints"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "prefix-parity",
+        "addition",
+        "flood-fill",
+        "maze-hints",
+        pytest.param("maze-answers", marks=pytest.mark.slow),  # its table: 719 273 entries
+    ],
+)
 def test_shipped_rules_load_by_name_are_what_extract_reads_and_verify(name):
     """The package ships a trained filter and its verified rule under one name; the
     rule is exactly what extract reads off that filter, and it passes verify (small)."""
@@ -149,21 +158,38 @@ def test_shipped_rules_load_by_name_are_what_extract_reads_and_verify(name):
     xs = [model.task_.sample(50, s, rng)[0] for s in (size, model.task_.larger(size))]
     shipped = Rule.load(pretrained.resolve(name, "rule"))
     assert extract(model, xs).to_json() == shipped.to_json()
-    large = {"flood-fill": (3, 24), "maze-hints": (2, 21)}.get(name, (5, 300))
-    report = verify(shipped, large=large)
-    assert report["exact"] and report["task"] == name.removesuffix("-hints")
-    assert name not in ("flood-fill", "maze-hints") or report["proved_every_length"]
+    large = {"flood-fill": (3, 24), "maze-hints": (2, 21), "maze-answers": (2, 21)}.get(name)
+    report = verify(shipped, large=large or (5, 300))
+    assert report["exact"] and report["task"] == model.config_.task
+    assert name not in ("flood-fill", "maze-hints", "maze-answers") or report["proved_every_length"]
 
 
 def test_a_corrupted_maze_entry_breaks_the_dead_end_filling_argument():
     """Take the shipped maze rule's entries that fill the walls away: (d) must fail."""
     from turing_rcnn import pretrained
-    from turing_rcnn.trainable.verify import maze_dead_end_filling
+    from turing_rcnn.trainable.every_size import maze_dead_end_filling
 
     blob = Rule.load(pretrained.resolve("maze-hints", "rule")).to_json()
     assert maze_dead_end_filling(Rule.from_json(blob))["passed"]
     blob["guards"] = [g for g in blob["guards"] if g["when"]["C"] != ["s0i0"]]  # walls stay
     assert not maze_dead_end_filling(Rule.from_json(blob))["passed"]
+
+
+def test_the_maze_argument_holds_up_to_a_renaming_of_states():
+    """A rule that runs dead-end filling with other state numbers (here the shipped
+    rule's filled state 1 renamed 2) passes (d), the renaming read off its runs; one
+    whose readout calls a filled cell path does not."""
+    from turing_rcnn import pretrained
+    from turing_rcnn.trainable.every_size import maze_dead_end_filling
+
+    blob = Rule.load(pretrained.resolve("maze-hints", "rule")).to_json()
+    renamed = json.loads(json.dumps(blob).replace('"s1i', '"s2i')) | {"states": 3}
+    report = maze_dead_end_filling(Rule.from_json(renamed))
+    assert report["passed"] and report["wrong"] == report["readout_wrong"] == 0
+    assert report["renaming"] == {0: [None, 2], 1: [0, None], 2: [0, None], 3: [0, 2]}
+    renamed["readout"]["s2i3"] = 1.0  # a filled open cell read as path
+    report = maze_dead_end_filling(Rule.from_json(renamed))
+    assert not report["passed"] and report["readout_wrong"] == 1
 
 
 @pytest.mark.parametrize("name", ["prefix-parity", "addition"])
@@ -172,7 +198,8 @@ def test_the_closure_holds_every_triple_a_run_meets(name):
     any layer of a run, on every input up to 10 cells, is in the closure."""
     from turing_rcnn import pretrained
     from turing_rcnn.trainable import get_algo_task
-    from turing_rcnn.trainable.verify import exhaustive, one_row_closure
+    from turing_rcnn.trainable.every_size import one_row_closure
+    from turing_rcnn.trainable.verify import exhaustive
 
     rule = Rule.load(pretrained.resolve(name, "rule"))
     step, reached, border = one_row_closure(rule)
@@ -283,7 +310,7 @@ def test_the_maze_argument_covers_every_neighbourhood_a_run_meets():
     layer, on random perfect mazes of several sizes, is in that set."""
     from turing_rcnn import pretrained
     from turing_rcnn.trainable import Maze
-    from turing_rcnn.trainable.verify import CROSS, maze_neighbourhoods
+    from turing_rcnn.trainable.every_size import CROSS, maze_neighbourhoods
 
     rule = Rule.load(pretrained.resolve("maze-hints", "rule"))
     checked = {tuple(h) for h in maze_neighbourhoods(rule)[:, :, 0].tolist()}

@@ -46,6 +46,18 @@ def _check_hints(hints: bool, name: str, symbols: int, table: dict[str, int]) ->
         )
 
 
+def _check_anneal(anneal: bool, symbols: int, forced: bool) -> None:
+    if not anneal:
+        return
+    if not symbols:
+        raise ValueError("--anneal hardens a finite state: give --symbols k >= 2")
+    if forced:
+        raise ValueError(
+            "--anneal shapes a filter that runs on its own states; with --hints or "
+            "--teacher it is taught a trace step by step (teacher forcing): give one of them"
+        )
+
+
 @dataclass
 class AlgoConfig:
     """What to train and how. Defaults train prefix parity on 32 bits in minutes."""
@@ -101,6 +113,17 @@ class AlgoConfig:
         "model.pt); its states, clustered into --symbols k symbols, are the trace a "
         "finite-state filter trains on (never with --hints)",
     )
+    anneal: bool = option(
+        False,
+        "annealed discretisation: the finite state passes softmax(logits / T) forward "
+        "while T falls from 1 to 0 over the first 3/5 of the budget, then hard symbols "
+        "(from the answers alone; not with --hints)",
+    )
+    curriculum: bool = option(
+        False,
+        "a curriculum in size: training sizes grow from the task's smallest to "
+        "--train-size over the first half of --max-steps (each drawn size its own budget)",
+    )
 
     def __post_init__(self) -> None:
         from .tasks import get_algo_task
@@ -119,6 +142,7 @@ class AlgoConfig:
             )
         if self.teacher is not None and not self.symbols:
             raise ValueError("--teacher trains a finite-state filter: give --symbols k >= 2")
+        _check_anneal(self.anneal, self.symbols, self.hints or self.teacher is not None)
         if self.net == "deepthinking" and (self.symbols or self.hints):
             raise ValueError(
                 "--net deepthinking has a continuous state of --width channels; --symbols "
@@ -165,6 +189,12 @@ class MetaConfig:
         low=0.0,
         high=1.0,
     )
+    anneal: bool = option(
+        False,
+        "annealed discretisation: the finite state passes softmax(logits / T) forward "
+        "while T falls from 1 to 0 over the first 3/5 of the budget, then hard symbols "
+        "(from the answers alone; not with --hints)",
+    )
     curriculum: bool = option(
         False,
         "a curriculum in m: the largest m drawn grows from 2 to --max-m over the first "
@@ -174,3 +204,4 @@ class MetaConfig:
     def __post_init__(self) -> None:
         check_ranges(self)
         _check_hints(self.hints, self.learner, self.symbols, META_HINTS)
+        _check_anneal(self.anneal, self.symbols, self.hints)

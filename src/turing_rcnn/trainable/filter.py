@@ -103,11 +103,17 @@ class DiscreteFilter(RecurrentFilter):
     So after training the cell update IS a function from the neighbourhood's symbols
     and inputs to a symbol, and the readout a function of the symbol: a finite rule
     that extract.py reads off and compile.py turns into an exact filter.
+
+    `temperature` > 0 (annealed discretisation, set by `train` from the config's
+    `anneal`): steps taken with gradient pass softmax(logits / temperature) forward
+    instead, a continuous state that hardens as the temperature falls to 0. Steps
+    without gradient (validation, predict, read-off) are always hard.
     """
 
     def __init__(self, in_channels: int, symbols: int, hidden: int, cross: bool = False):
         super().__init__(in_channels, symbols, hidden, cross)
         self.symbols = symbols
+        self.temperature = 0.0
 
     def initial_state(self, x: torch.Tensor) -> torch.Tensor:
         state = x.new_zeros(x.shape[0], self.width, x.shape[2], x.shape[3])
@@ -126,6 +132,8 @@ class DiscreteFilter(RecurrentFilter):
 
     def step(self, state: torch.Tensor, recalled: torch.Tensor) -> torch.Tensor:
         logits = self.logits(state, recalled)
+        if self.temperature > 0 and torch.is_grad_enabled():
+            return torch.softmax(logits / self.temperature, dim=1)
         soft = torch.softmax(logits, dim=1)
         hard = F.one_hot(logits.argmax(1), self.symbols).permute(0, 3, 1, 2).to(soft.dtype)
         return hard + soft - soft.detach()  # value: hard; gradient: the softmax's
@@ -182,6 +190,16 @@ def hint_loss(logits: torch.Tensor, before: torch.Tensor, after: torch.Tensor):
     return sum(p.mean() for p in parts if p.numel())
 
 
+ANNEAL_UNTIL = 0.6  # annealing: the share of the budget after which the state is hard
+
+
+def anneal_temperature(spent: float) -> float:
+    """The temperature of annealed discretisation when a share `spent` of the training
+    budget is used: 1 at the start, falling linearly to 0 (hard, straight-through) at
+    ANNEAL_UNTIL, so the last 40% trains the finite-state filter that is read off."""
+    return max(0.0, 1.0 - spent / ANNEAL_UNTIL)
+
+
 def train(
     net: nn.Module,
     cfg,
@@ -197,12 +215,17 @@ def train(
     [0, 1]): the weights with the best sum are kept (ties: the later), record(step,
     seconds, loss, scores) logs them and save() checkpoints. Stops after cfg.patience
     perfect validations in a row, at cfg.max_steps or after cfg.max_minutes; the kept
-    weights are loaded. Returns (steps run, seconds)."""
+    weights are loaded. cfg.anneal: a DiscreteFilter's temperature follows
+    anneal_temperature of the larger share spent, of steps or of minutes. Returns
+    (steps run, seconds)."""
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     decay = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.max_steps)
     perfect, best, start = 0, (-1.0, None), time.perf_counter()
     with bar(desc, cfg.max_steps, progress, unit="step") as line:
         for step in range(1, cfg.max_steps + 1):
+            if cfg.anneal:
+                spent = (time.perf_counter() - start) / 60 / cfg.max_minutes
+                net.temperature = anneal_temperature(max((step - 1) / cfg.max_steps, spent))
             value = loss()
             opt.zero_grad()
             value.backward()
@@ -226,4 +249,6 @@ def train(
             if perfect >= cfg.patience or last:
                 break
     net.load_state_dict(best[1])
+    if cfg.anneal:
+        net.temperature = 0.0
     return step, time.perf_counter() - start

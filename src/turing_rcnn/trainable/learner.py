@@ -47,6 +47,34 @@ def make_filter(cfg: AlgoConfig) -> RecurrentFilter:
     return RecurrentFilter(channels, cfg.width, cfg.hidden, cross)
 
 
+def _drawer(task, cfg: AlgoConfig, rng: np.random.Generator):
+    """draw() -> (inputs, targets, iteration budget) of a fresh batch from the task's
+    generator: of the training size, or with cfg.curriculum of a size drawn from the
+    task's sizes up to it, the largest allowed growing from the smallest over the first
+    half of cfg.max_steps."""
+    sizes = [cfg.train_size]
+    if cfg.curriculum:
+        sizes = [s for s in range(task.min_size, cfg.train_size + 1) if _valid(task, s)]
+    drawn = 0
+
+    def draw():
+        nonlocal drawn
+        drawn += 1
+        top = min(len(sizes), 1 + 2 * (len(sizes) - 1) * (drawn - 1) // cfg.max_steps)
+        size = sizes[int(rng.integers(0, top))] if cfg.curriculum else sizes[0]
+        return (*task.sample(cfg.batch_size, size, rng), task.train_iterations(size))
+
+    return draw
+
+
+def _valid(task, size: int) -> bool:
+    try:
+        task.check_size(size)
+    except ValueError:
+        return False
+    return True
+
+
 @dataclass
 class History:
     step: list[int] = field(default_factory=list)
@@ -112,20 +140,24 @@ class AlgorithmLearner(BaseEstimator):
                 task.sample(cfg.val_size, size, rng),
                 task.sample(cfg.val_size // 5, task.larger(size), rng),
             ]
-
-            def draw():
-                return task.sample(cfg.batch_size, size, rng)
+            draw = _drawer(task, cfg, rng)
         else:
+            if cfg.curriculum:
+                raise ValueError(
+                    "curriculum draws its sizes from the task's generator; fit(X, y) trains "
+                    "on the grids given"
+                )
             X, y = task.check_inputs(X, y)
             if len(X) < 2:
                 raise ValueError(f"fit(X, y) needs at least 2 grids, got {len(X)}")
             n_val = max(1, len(X) // 10)
             val, X, y = [(X[-n_val:], y[-n_val:])], X[:-n_val], y[:-n_val]
             size = max(X.shape[2], X.shape[3])
+            budget = task.train_iterations(size)
 
             def draw():
                 idx = torch.as_tensor(rng.integers(0, len(X), size=cfg.batch_size))
-                return X[idx], y[idx]
+                return X[idx], y[idx], budget
 
         self.net_ = self.initial_filter()
         self.task_, self.history_, self.steps_, self.train_seconds_ = task, History(), 0, 0.0
@@ -133,11 +165,10 @@ class AlgorithmLearner(BaseEstimator):
         if cfg.teacher is not None:
             from .distill import Teacher, load_teacher
 
-            sample = draw()[0]  # the centroids: k-means on the teacher's runs on a batch
+            sample, _, steps = draw()  # the centroids: k-means on the teacher's runs
             teacher = load_teacher(cfg.teacher, cfg.task)
-            steps = task.train_iterations(size)
             self.teacher_ = Teacher(teacher, cfg.symbols, sample, steps, cfg.seed)
-        self._train(cfg, draw, val, task.train_iterations(size), rng, checkpoint)
+        self._train(cfg, draw, val, rng, checkpoint)
         self._done = True
         return self
 
@@ -152,11 +183,11 @@ class AlgorithmLearner(BaseEstimator):
             torch.manual_seed(cfg.seed)
             return make_filter(cfg)
 
-    def _train(self, cfg: AlgoConfig, draw, val, budget: int, rng, checkpoint) -> None:
+    def _train(self, cfg: AlgoConfig, draw, val, rng, checkpoint) -> None:
         net, task = self.net_, self.task_
 
         def loss() -> torch.Tensor:  # the progressive loss (or hints) on a fresh batch
-            x, y = draw()
+            x, y, budget = draw()
             if cfg.hints or cfg.teacher is not None:
                 return self._hint_loss(x, y, budget)
             n = int(rng.integers(0, budget))
@@ -392,4 +423,6 @@ class AlgorithmLearner(BaseEstimator):
             "train_iterations": self.task_.train_iterations(cfg.train_size),
             **({"teacher": cfg.teacher} if cfg.teacher is not None else {}),
             **({"hints": True} if cfg.hints else {}),
+            **({"anneal": True} if cfg.anneal else {}),
+            **({"curriculum": True} if cfg.curriculum else {}),
         }
