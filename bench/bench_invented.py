@@ -9,7 +9,7 @@ layer >= 1 it asks whether the renamed grid IS dead-end filling's, and counts th
 each changes per layer and the layers to each fixed point. Writes invented.json and
 invented.png (one maze: its answer; cells changed per layer, both runs).
 
-    python bench/bench_invented.py --size 59 --count 20   # about 1 min
+    python bench/bench_invented.py --size 59 --count 20   # about 2 min
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def fixed_layer(trace: np.ndarray) -> np.ndarray:
 
 def main() -> None:
     args = parse_args()
-    with Progress("bench_invented", 4, not args.no_progress) as bar:
+    with Progress("bench_invented", 3, not args.no_progress) as bar:
         bar.stage("importing torch")
         import torch
 
@@ -69,6 +69,8 @@ def main() -> None:
         model = AlgorithmLearner.load(pretrained.resolve(args.name, "filter"), progress=False)
         rule = Rule.load(pretrained.resolve(args.name, "rule"))
         renaming = maze_renaming(rule)
+        if renaming is None:
+            raise SystemExit(f"{args.name}: its states are not dead-end filling's renamed")
         task = get_algo_task("maze")
         hint, _ = task.hint()
         stands = np.full((rule.states, len(rule.inputs)), -1)  # (state, code) -> hint symbol

@@ -116,13 +116,15 @@ class AlgoConfig:
     anneal: bool = option(
         False,
         "annealed discretisation: the finite state passes softmax(logits / T) forward "
-        "while T falls from 1 to 0 over the first 3/5 of the budget, then hard symbols "
+        "while T falls from 1 to 0 over the first 3/5 of the training budget (steps or "
+        "minutes, whichever runs out first), then hard symbols "
         "(from the answers alone; not with --hints)",
     )
     curriculum: bool = option(
         False,
         "a curriculum in size: training sizes grow from the task's smallest to "
-        "--train-size over the first half of --max-steps (each drawn size its own budget)",
+        "--train-size over the first half of --max-steps (each drawn size its own iteration "
+        "budget)",
     )
 
     def __post_init__(self) -> None:
@@ -192,7 +194,8 @@ class MetaConfig:
     anneal: bool = option(
         False,
         "annealed discretisation: the finite state passes softmax(logits / T) forward "
-        "while T falls from 1 to 0 over the first 3/5 of the budget, then hard symbols "
+        "while T falls from 1 to 0 over the first 3/5 of the training budget (steps or "
+        "minutes, whichever runs out first), then hard symbols "
         "(from the answers alone; not with --hints)",
     )
     curriculum: bool = option(

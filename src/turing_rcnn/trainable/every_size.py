@@ -210,10 +210,14 @@ def maze_dead_end_filling(rule: Rule, seed: int = 0) -> dict:
     hint, _ = get_algo_task(rule.task).hint()
     renaming = maze_renaming(rule, seed)
     if renaming is None:
-        return {"renaming": None, "passed": False}
+        return {
+            "renaming": None,
+            "reason": "its states are not dead-end filling's symbols renamed one for one",
+            "passed": False,
+        }
     program, border = rule.program, rule.program.index[rule.program.border]
     hoods = maze_neighbourhoods(rule, renaming)
-    start, _ = _start_symbols(rule)
+    start, rule_code = _start_symbols(rule)
     stands = np.full(len(program.symbols), -1)  # rule symbol -> the hint symbol it stands for
     for c, (open_state, filled_state) in renaming.items():
         for k, h in ((open_state, start[c]), (filled_state, hint.index["x"])):
@@ -222,6 +226,7 @@ def maze_dead_end_filling(rule: Rule, seed: int = 0) -> dict:
     after = _cross_step(program, hoods[:, :, 0], border)
     nxt = _cross_step(hint, hoods[:, :, 1], hint.index["#"])
     wrong = stands[after] != nxt
+    wrong |= rule_code[after] != rule_code[hoods[:, 0, 0]]  # a cell keeps its input
     path = program.readout_values() > 0
     said = np.flatnonzero(stands >= 0)
     misread = path[said] != (stands[said] != hint.index["x"])

@@ -165,7 +165,13 @@ class AlgorithmLearner(BaseEstimator):
         if cfg.teacher is not None:
             from .distill import Teacher, load_teacher
 
-            sample, _, steps = draw()  # the centroids: k-means on the teacher's runs
+            if X is None:  # the centroids: k-means on the teacher's runs at the training size
+                sample, steps = (
+                    task.sample(cfg.batch_size, size, rng)[0],
+                    task.train_iterations(size),
+                )
+            else:
+                sample, _, steps = draw()
             teacher = load_teacher(cfg.teacher, cfg.task)
             self.teacher_ = Teacher(teacher, cfg.symbols, sample, steps, cfg.seed)
         self._train(cfg, draw, val, rng, checkpoint)

@@ -28,9 +28,9 @@ with the task's reference:
     For flood-fill rules that read only the cross (cell and 4 neighbours): four
     conditions on EVERY cross neighbourhood make every fixed point, of any size, mark
     exactly the source's component (flood_fixed_points). For perfect-maze rules on
-    the cross: the rule steps as Maze.hint (walls filled, then dead-end filling) on
-    every neighbourhood a run can meet, so its runs are dead-end filling's on any size
-    (maze_dead_end_filling).
+    the cross: the rule steps as Maze.hint (walls filled, then dead-end filling), up to
+    a renaming of its states, on every neighbourhood a run can meet, so its runs are
+    dead-end filling's on any size (maze_dead_end_filling).
 The report's `exact` is true only when every check (a), (b), (c) passed;
 `proved_every_length` is (d) (for a 2-D rule: every size).
 """

@@ -198,6 +198,7 @@ class MetaLearner(BaseEstimator):
             "train_seconds": round(self.train_seconds_, 1),
             "val_accuracy": round(self.val_accuracy_, 6),
             "frozen": [INPUTS[c] for c in sorted(self.frozen_)],
+            **({"anneal": True} if cfg.anneal else {}),
         }
 
     def plot(self, path: str) -> str:
