@@ -15,6 +15,7 @@ invented.png (one maze: its answer; cells changed per layer, both runs).
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 import numpy as np
@@ -28,7 +29,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--count", type=int, default=20, help="mazes")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="invented", help="results name (.json, .png)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.size < 3 or args.size % 2 == 0:
+        parser.error(f"--size: a maze size is odd and >= 3, got {args.size}")
+    if args.count < 1:
+        parser.error(f"--count must be >= 1, got {args.count}")
+    return args
 
 
 def runs(net, hint, x, symbols, layers: int):
@@ -61,25 +67,32 @@ def main() -> None:
 
         from turing_rcnn import pretrained
         from turing_rcnn.trainable import AlgorithmLearner, get_algo_task
-        from turing_rcnn.trainable.every_size import maze_renaming
+        from turing_rcnn.trainable.every_size import maze_renaming, maze_stands
         from turing_rcnn.trainable.extract import Rule, input_codes
 
         torch.set_num_threads(1)
         bar.stage("the renaming, read off the rule")
-        model = AlgorithmLearner.load(pretrained.resolve(args.name, "filter"), progress=False)
-        rule = Rule.load(pretrained.resolve(args.name, "rule"))
+        try:
+            model = AlgorithmLearner.load(pretrained.resolve(args.name, "filter"), progress=False)
+            rule = Rule.load(pretrained.resolve(args.name, "rule"))
+        except ValueError as err:
+            print(f"bench_invented.py: error: {err}", file=sys.stderr)
+            raise SystemExit(2) from None
         renaming = maze_renaming(rule)
         if renaming is None:
             raise SystemExit(f"{args.name}: its states are not dead-end filling's renamed")
         task = get_algo_task("maze")
         hint, _ = task.hint()
-        stands = np.full((rule.states, len(rule.inputs)), -1)  # (state, code) -> hint symbol
-        start = task.to_symbols(torch.as_tensor(rule.inputs)[:, :, None, None])[:, 0, 0]
-        for c, (open_state, filled_state) in renaming.items():
-            if open_state is not None:
-                stands[open_state, c] = start[c]
-            if filled_state is not None:
-                stands[filled_state, c] = hint.index["x"]
+        by_symbol, index = maze_stands(rule, renaming), rule.program.index
+        stands = np.array(  # (state, code) -> the hint symbol it stands for (-1: none)
+            [
+                [
+                    by_symbol[index[rule.symbol(k, c)]] if rule.symbol(k, c) in index else -1
+                    for c in range(len(rule.inputs))
+                ]
+                for k in range(rule.states)
+            ]
+        )
         bar.advance()
         bar.stage(f"{args.count} mazes of size {args.size}, both runs")
         x, y = task.sample(args.count, args.size, np.random.default_rng(args.seed))
@@ -118,7 +131,7 @@ def main() -> None:
             "command": f"python bench/bench_invented.py --size {args.size} --count {args.count}",
         }
         bar.stage("plotting")
-        wall = codes[0] == int(np.flatnonzero(start == hint.index["#"])[0])
+        wall = codes[0] == next(c for c, (open_state, _) in renaming.items() if open_state is None)
         filled = stands[ours[-1][0], codes[0]] == hint.index["x"]
         plot(np.where(wall, 0, np.where(filled, 1, 2)), changed, report, args)
         write_json(f"{args.out}.json", report)

@@ -46,6 +46,17 @@ def _check_hints(hints: bool, name: str, symbols: int, table: dict[str, int]) ->
         )
 
 
+def _anneal_option():
+    """The `anneal` field, the same for train-algo and meta-train (a new field each)."""
+    return option(
+        False,
+        "annealed discretisation: the finite state passes softmax(logits / T) forward "
+        "while T falls from 1 to 0 over the first 3/5 of the training budget (steps or "
+        "minutes, whichever runs out first), then hard symbols "
+        "(from the answers alone; not with --hints)",
+    )
+
+
 def _check_anneal(anneal: bool, symbols: int, forced: bool) -> None:
     if not anneal:
         return
@@ -113,13 +124,7 @@ class AlgoConfig:
         "model.pt); its states, clustered into --symbols k symbols, are the trace a "
         "finite-state filter trains on (never with --hints)",
     )
-    anneal: bool = option(
-        False,
-        "annealed discretisation: the finite state passes softmax(logits / T) forward "
-        "while T falls from 1 to 0 over the first 3/5 of the training budget (steps or "
-        "minutes, whichever runs out first), then hard symbols "
-        "(from the answers alone; not with --hints)",
-    )
+    anneal: bool = _anneal_option()
     curriculum: bool = option(
         False,
         "a curriculum in size: training sizes grow from the task's smallest to "
@@ -191,13 +196,7 @@ class MetaConfig:
         low=0.0,
         high=1.0,
     )
-    anneal: bool = option(
-        False,
-        "annealed discretisation: the finite state passes softmax(logits / T) forward "
-        "while T falls from 1 to 0 over the first 3/5 of the training budget (steps or "
-        "minutes, whichever runs out first), then hard symbols "
-        "(from the answers alone; not with --hints)",
-    )
+    anneal: bool = _anneal_option()
     curriculum: bool = option(
         False,
         "a curriculum in m: the largest m drawn grows from 2 to --max-m over the first "

@@ -217,12 +217,8 @@ def maze_dead_end_filling(rule: Rule, seed: int = 0) -> dict:
         }
     program, border = rule.program, rule.program.index[rule.program.border]
     hoods = maze_neighbourhoods(rule, renaming)
-    start, rule_code = _start_symbols(rule)
-    stands = np.full(len(program.symbols), -1)  # rule symbol -> the hint symbol it stands for
-    for c, (open_state, filled_state) in renaming.items():
-        for k, h in ((open_state, start[c]), (filled_state, hint.index["x"])):
-            if k is not None and rule.symbol(k, c) in program.index:
-                stands[program.index[rule.symbol(k, c)]] = h
+    _, rule_code = _start_symbols(rule)
+    stands = maze_stands(rule, renaming)
     after = _cross_step(program, hoods[:, :, 0], border)
     nxt = _cross_step(hint, hoods[:, :, 1], hint.index["#"])
     wrong = stands[after] != nxt
@@ -273,6 +269,19 @@ def maze_renaming(rule: Rule, seed: int = 0) -> dict[int, tuple[int | None, int 
         )
         for c in range(len(start))
     }
+
+
+def maze_stands(rule: Rule, renaming: dict) -> np.ndarray:
+    """Under a renaming (maze_renaming), the hint symbol each rule symbol stands for from
+    layer 1 on (-1: none, e.g. the start state of a rule that leaves it at layer 1)."""
+    hint, _ = get_algo_task(rule.task).hint()
+    program, (start, _) = rule.program, _start_symbols(rule)
+    stands = np.full(len(program.symbols), -1)
+    for c, (open_state, filled_state) in renaming.items():
+        for k, h in ((open_state, start[c]), (filled_state, hint.index["x"])):
+            if k is not None and rule.symbol(k, c) in program.index:
+                stands[program.index[rule.symbol(k, c)]] = h
+    return stands
 
 
 def _start_symbols(rule: Rule) -> tuple[np.ndarray, np.ndarray]:
