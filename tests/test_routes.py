@@ -86,3 +86,44 @@ def test_the_curriculum_refuses_given_grids():
     model = AlgorithmLearner(AlgoConfig(task="maze", train_size=5, curriculum=True))
     with pytest.raises(ValueError, match="curriculum draws its sizes"):
         model.fit(x, y)
+
+
+def test_restarts_keep_the_first_that_validates_perfectly(monkeypatch):
+    """Restarts of seed 2 (of 3) try seeds 6, 7, 8; validation is rigged to be perfect
+    for seed 7 only, so 8 never runs and the kept filter is seed 7's own run."""
+    accuracy = AlgorithmLearner._accuracy
+
+    def rigged(self, X, y, iterations=None):
+        accuracy(self, X, y, iterations)  # the network still runs
+        return 1.0 if self.config_.seed == 7 else 0.25
+
+    monkeypatch.setattr(AlgorithmLearner, "_accuracy", rigged)
+    cfg = AlgoConfig(
+        task="prefix-parity", symbols=2, hidden=4, train_size=3, max_steps=12, eval_every=2,
+        batch_size=2, val_size=5, max_minutes=300, patience=1, seed=2, restarts=3,
+    )  # fmt: skip
+    model = AlgorithmLearner(cfg, progress=False).fit()
+    assert [r["seed"] for r in model.restarts_] == [6, 7]
+    assert [r["best_validation"] for r in model.restarts_] == [0.25, 1.0]
+    assert model.config_.seed == 7 and model.config_.restarts == 1
+    assert model.config_.max_steps == 4 and model.config_.max_minutes == 100
+    alone = AlgorithmLearner(model.config_, progress=False).fit()
+    for name, weight in alone.net_.state_dict().items():
+        assert torch.equal(model.net_.state_dict()[name], weight)
+    assert model.summary()["restarts"] == model.restarts_
+
+
+def test_without_a_perfect_restart_the_best_validated_is_kept(monkeypatch):
+    score = {0: 0.5, 1: 0.75, 2: 0.5}
+
+    def rigged(self, X, y, iterations=None):
+        return score[self.config_.seed]
+
+    monkeypatch.setattr(AlgorithmLearner, "_accuracy", rigged)
+    cfg = AlgoConfig(
+        task="prefix-parity", symbols=2, hidden=4, train_size=3, max_steps=6, eval_every=2,
+        batch_size=2, val_size=5, max_minutes=300, restarts=3,
+    )  # fmt: skip
+    model = AlgorithmLearner(cfg, progress=False).fit()
+    assert [r["seed"] for r in model.restarts_] == [0, 1, 2]
+    assert model.config_.seed == 1

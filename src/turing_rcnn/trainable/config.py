@@ -131,6 +131,14 @@ class AlgoConfig:
         "--train-size over the first half of --max-steps (each drawn size its own iteration "
         "budget)",
     )
+    restarts: int = option(
+        1,
+        "random restarts kept by validation: up to R filters trained from seeds seed*R .. "
+        "seed*R+R-1, each with 1/R of the step and time budgets; the first that validates "
+        "perfectly, or else the best, is kept",
+        low=1,
+        high=1000,
+    )
 
     def __post_init__(self) -> None:
         from .tasks import get_algo_task

@@ -19,7 +19,7 @@ which may be tighter). The filter itself is filter.RecurrentFilter.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np
 import torch
@@ -29,6 +29,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import guard, integrity
 from ..progress import bar as progress_bar
+from ..progress import say
 from .config import AlgoConfig
 from .filter import DiscreteFilter, RecurrentFilter, hint_loss, hint_trace, train
 from .tasks import get_algo_task
@@ -130,6 +131,8 @@ class AlgorithmLearner(BaseEstimator):
             delattr(self, name)
         self._done = False
         cfg = self.config_ = self.config or AlgoConfig()
+        if cfg.restarts > 1:
+            return self._fit_restarts(cfg, X, y, checkpoint)
         task = get_algo_task(cfg.task)
         rng = np.random.default_rng(cfg.seed)
         if (X is None) != (y is None):
@@ -175,6 +178,48 @@ class AlgorithmLearner(BaseEstimator):
             teacher = load_teacher(cfg.teacher, cfg.task)
             self.teacher_ = Teacher(teacher, cfg.symbols, sample, steps, cfg.seed)
         self._train(cfg, draw, val, rng, checkpoint)
+        self._done = True
+        return self
+
+    def _fit_restarts(self, cfg: AlgoConfig, X, y, checkpoint) -> AlgorithmLearner:
+        """Corollary 2's random restarts for SGD: fit up to R filters from seeds
+        seed*R + r (disjoint for distinct seeds), each with 1/R of the budgets, and keep
+        the first that validates perfectly, or else the one whose best validation (the
+        mean over the sizes validated) is highest. The kept learner's config_, steps_ and
+        train_seconds_ are its own run's (restarts 1, its seed and budgets: a model file
+        says how it was trained); restarts_ lists every restart tried."""
+        best, tried = None, []
+        for r in range(cfg.restarts):
+            one = replace(
+                cfg,
+                seed=cfg.seed * cfg.restarts + r,
+                restarts=1,
+                max_steps=max(1, cfg.max_steps // cfg.restarts),
+                max_minutes=cfg.max_minutes / cfg.restarts,
+            )
+            say(f"restart {r + 1} of {cfg.restarts}: seed {one.seed}", self.progress)
+            run = AlgorithmLearner(one, self.progress).fit(X, y, checkpoint)
+            h = run.history_
+            long = h.val_accuracy_long or h.val_accuracy  # fit(X, y) validates one size
+            top = max((a + b) / 2 for a, b in zip(h.val_accuracy, long, strict=True))
+            tried.append(
+                {
+                    "seed": one.seed,
+                    "steps": run.steps_,
+                    "seconds": round(run.train_seconds_, 1),
+                    "best_validation": round(top, 4),
+                }
+            )
+            if best is None or top > best[0]:
+                best = (top, run)
+            if top == 1.0:
+                break
+        for name, value in vars(best[1]).items():
+            if name.endswith("_"):
+                setattr(self, name, value)
+        self.restarts_ = tried
+        if checkpoint:
+            best[1].save(checkpoint)
         self._done = True
         return self
 
@@ -431,4 +476,5 @@ class AlgorithmLearner(BaseEstimator):
             **({"hints": True} if cfg.hints else {}),
             **({"anneal": True} if cfg.anneal else {}),
             **({"curriculum": True} if cfg.curriculum else {}),
+            **({"restarts": self.restarts_} if getattr(self, "restarts_", None) else {}),
         }
