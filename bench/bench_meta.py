@@ -169,7 +169,8 @@ def hint_agreement(rule: MetaRule) -> dict:
     agrees with: each entry's neighbourhood (state k of input code c) is read as the
     hint's symbols (state 0: the layout symbol INPUTS[c]; k > 0: the hint symbol with
     hint state k), the hint program steps that 3x3 grid, and its centre is compared
-    with the entry's target. Entries naming a state the hint has no symbol for: 'other'."""
+    with the entry's target (a position the rule does not read holds the hint's border).
+    Entries naming a state the hint has no symbol for: 'other'."""
     from turing_rcnn.trainable.meta import FAMILIES, INPUTS, Table
     from turing_rcnn.trainable.meta.hints import _hint
 
@@ -189,7 +190,10 @@ def hint_agreement(rule: MetaRule) -> dict:
         if None in names or name(target) is None:
             out["other"] += 1
             continue
-        grid = hint.encode(np.array(names, dtype=object).reshape(3, 3).tolist())
+        cells = [[hint.border] * 3 for _ in range(3)]  # a position the rule does not read:
+        for (dr, dc), n in zip(table.positions, names, strict=True):  # the hint's border
+            cells[1 + dr][1 + dc] = n
+        grid = hint.encode(cells)
         same = hint.symbols[hint.step(grid)[1, 1]] == name(target)
         out["agree" if same else "disagree"] += 1
     return out
@@ -205,6 +209,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--symbols", type=int, help="k (default: MetaConfig's, or the hint's)")
     parser.add_argument("--hidden", type=int, default=MetaConfig.hidden, help="hidden units")
     parser.add_argument("--max-d", type=int, default=MetaConfig.max_d, help="trained at d <= this")
+    parser.add_argument("--max-m", type=int, default=MetaConfig.max_m, help="trained at m <= this")
+    parser.add_argument(
+        "--neighbourhood",
+        default=MetaConfig.neighbourhood,
+        choices=MetaConfig.__dataclass_fields__["neighbourhood"].metadata.get("choices"),
+        help="what a cell reads (MetaConfig.neighbourhood)",
+    )
     parser.add_argument("--out", default="meta", help="results name (.json, .png)")
     parser.add_argument("--baselines", action="store_true", help="label-only learners' scores")
     parser.add_argument(
@@ -278,6 +289,8 @@ def train(args, bar) -> list[dict]:
                 symbols=symbols,
                 hidden=args.hidden,
                 max_d=args.max_d,
+                max_m=args.max_m,
+                neighbourhood=args.neighbourhood,
             )
             start = time.perf_counter()
             model = MetaLearner(cfg, progress=False).fit()
@@ -287,6 +300,9 @@ def train(args, bar) -> list[dict]:
                 "seed": seed,
                 "symbols": cfg.symbols,
                 "hidden": cfg.hidden,
+                "max_m": cfg.max_m,
+                "max_d": cfg.max_d,
+                "neighbourhood": cfg.neighbourhood,
                 "parameters": sum(p.numel() for p in model.net_.parameters()),
                 "steps": model.steps_,
                 "train_seconds": round(model.train_seconds_, 1),
@@ -299,6 +315,7 @@ def train(args, bar) -> list[dict]:
                 bar.stage(f"{here}: departures from the hint's trace")
                 row["departures"] = departures(model, [(d + 10, d) for d in (6, 8, 12, 16)])
             measured = [v for key in ("by_m", "by_d", "by_size") for v in row.get(key, {}).values()]
+            write_json(f"{args.out}.json", {"rows": [*rows, row]})  # kept if the read-off is cut
             if min(measured) == 1.0:
                 bar.stage(f"{here}: reading off and verifying the rule")
                 rule = read_rule(model)
@@ -366,7 +383,8 @@ def markdown(rows: list[dict]) -> str:
         )
         by_m = " / ".join(f"{r['by_m'][m]:.3f}" for m in ("2", "8", "32"))
         out.append(
-            f"| {r['learner']}{' (hints)' * bool(r.get('hints'))} | {r['seed']} | {r['steps']} "
+            f"| {r['learner']}{' (hints)' * bool(r.get('hints'))}{_prior(r)} | {r['seed']} "
+            f"| {r['steps']} "
             f"| {r['train_seconds']:.0f} | {by_m} "
             f"| {', '.join(INPUTS[c] for c in r['frozen']) or 'none'} | {v.get('entries', '-')} "
             f"| {v.get('guards', '-')} | {checks} | {random} | {frame} "
@@ -396,8 +414,7 @@ def markdown_gauss(rows: list[dict]) -> str:
             left = " / ".join(f"{x['left_trace']:.2f}" for x in dep)
             gone = round(dep[-1]["left_trace"] * 100)
             met = f"{dep[-1]['hood_met']} / {dep[-1]['cnw_met']} of {gone} (d = 16)"
-        label = "with hints" if r.get("hints") else "answer only"
-        out.append(f"| {label} | {r['seed']} | {by_d} | {by_size} | {left} | {met} |")
+        out.append(f"| {route(r)} | {r['seed']} | {by_d} | {by_size} | {left} | {met} |")
     return "\n".join(out)
 
 
@@ -429,6 +446,19 @@ def plot(rows: list[dict], path) -> None:
     plt.close(fig)
 
 
+def _prior(row: dict) -> str:
+    """A run's prior on what a cell reads, with its training sizes, or nothing."""
+    if row.get("neighbourhood", "square") == "square":
+        return ""
+    return f", {row['neighbourhood']}, m <= {row['max_m']}, d <= {row['max_d']}"
+
+
+def route(row: dict) -> str:
+    """A GF(2) run's route: answer only or with hints, and a prior on what a cell reads
+    (with the training sizes, which that route changed too)."""
+    return ("with hints" if row.get("hints") else "answer only") + _prior(row)
+
+
 def gauss_series(rows: list[dict]) -> list[dict]:
     """The GF(2) rows as lines against d: per row, its accuracy at m = BY_D_M (`by_d`)
     and at the sizes of `by_size` ("MxD" keys), each {route, seed, m, d: [...], acc: [...]}."""
@@ -436,12 +466,12 @@ def gauss_series(rows: list[dict]) -> list[dict]:
     for r in rows:
         if r["learner"] != "gauss":
             continue
-        route = "with hints" if r.get("hints") else "answer only"
+        name = route(r)
         if r.get("by_d"):
             d = sorted(r["by_d"], key=int)
             acc = [r["by_d"][k] for k in d]
             out.append(
-                {"route": route, "seed": r["seed"], "m": f"m = {BY_D_M}"}
+                {"route": name, "seed": r["seed"], "m": f"m = {BY_D_M}"}
                 | {"d": [int(k) for k in d], "acc": acc}
             )
         if r.get("by_size"):
@@ -452,7 +482,7 @@ def gauss_series(rows: list[dict]) -> list[dict]:
             m = f"m = d + {offsets.pop()}" if len(offsets) == 1 else "m as measured"
             acc = [r["by_size"][f"{m_}x{d}"] for m_, d in sizes]
             out.append(
-                {"route": route, "seed": r["seed"], "m": m, "d": [d for _, d in sizes], "acc": acc}
+                {"route": name, "seed": r["seed"], "m": m, "d": [d for _, d in sizes], "acc": acc}
             )
     return out
 
@@ -464,7 +494,9 @@ def plot_gauss(rows: list[dict], path) -> None:
     plt = pyplot()
     series = gauss_series(rows)
     panels = list(dict.fromkeys(s["m"] for s in series))
-    routes = {"answer only": ("C3", "-."), "with hints": ("C0", "-")}
+    looks = [("C3", "-."), ("C0", "-"), ("C2", "--"), ("C1", ":")]
+    names = sorted({s["route"] for s in series}, key=lambda n: (n != "answer only", n))
+    routes = dict(zip(names, looks, strict=False))
     markers = "os^Dv<>p"
     ds = sorted({d for s in series for d in s["d"]})
     fig, axes = plt.subplots(

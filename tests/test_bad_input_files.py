@@ -447,11 +447,20 @@ def test_a_rule_of_40000_guards_loads_in_linear_time(tmp_path):
 
 
 def _many_guards_past_the_check() -> list[Guard]:
-    """1100 guards (too many to check pair by pair) each naming 9 positions of 6
-    symbols: 1100 x 6^9 entries, too many to expand."""
+    """1100 guards (too many to check pair by pair) each naming 9 positions of 5 of 6
+    symbols, not alike at any position: 1100 x 5^9 entries, too many to expand."""
     symbols = [f"s{i}" for i in range(6)]
     positions = ("NW", "N", "NE", "W", "C", "E", "SW", "S", "SE")
-    return [Guard({p: symbols for p in positions}, "s0")] * 1100
+    return [
+        Guard(
+            {
+                p: symbols[: k % 6] + symbols[k % 6 + 1 :]
+                for p, k in zip(positions, range(i, i + 9), strict=True)
+            },
+            "s0",
+        )
+        for i in range(1100)
+    ]
 
 
 def _deep_value() -> str:

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from turing_rcnn.compile import compile_program
 from turing_rcnn.programs import COMPASS, CellularProgram, Guard, Shift, Transition, TuringMachine
+from turing_rcnn.programs.cellular import _clash, _clash_pairwise
 
 DTYPES = [torch.float32, torch.float64]
 
@@ -237,6 +238,22 @@ def test_program_errors_are_clear():
     for bad in (-1, 2):  # not an index of the 2-symbol alphabet
         with pytest.raises(ValueError, match=r"alphabet indices 0\.\.1"):
             CellularProgram(["a", "b"], "a", [Guard({"C": "a"}, "b")]).step(np.array([[0, bad]]))
+
+
+def test_the_linear_clash_check_agrees_with_the_pairwise_one():
+    """_clash (linear in the entries, for many guards; positions every guard names with
+    the same set, a learned rule's unread ones, left out) finds a clash exactly when
+    the pair-by-pair check does, on random guards."""
+    rng, symbols = np.random.default_rng(0), list("abcd")
+    for _ in range(300):
+        guards = []
+        for _ in range(int(rng.integers(2, 6))):
+            when = {p: list(rng.choice(symbols, rng.integers(1, 3), replace=False)) for p in "CN"}
+            if rng.random() < 0.5:
+                when["W"] = list(rng.choice(symbols, rng.integers(1, 4), replace=False))
+            when["S"] = symbols  # alike in every guard
+            guards.append(Guard(when, "a"))
+        assert (_clash(guards, "guards") is None) == (_clash_pairwise(guards) is None)
 
 
 def test_too_large_for_float32_is_rejected():

@@ -6,16 +6,18 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from turing_rcnn import pretrained
 from turing_rcnn.algorithm1 import RCNNLearner
 from turing_rcnn.app.cli import main
 from turing_rcnn.frame import build_frame
+from turing_rcnn.programs import COMPASS
 from turing_rcnn.programs.cellular import CellularProgram, Guard
 from turing_rcnn.programs.learning import LAYOUT, gauss, gauss_reference, majority_wave
 from turing_rcnn.tasks import from_bits
 from turing_rcnn.trainable.config import META_HINTS, MetaConfig
-from turing_rcnn.trainable.extract import merge
+from turing_rcnn.trainable.extract import free_positions, merge
 from turing_rcnn.trainable.filter import hint_states
 from turing_rcnn.trainable.meta import (
     FAMILIES,
@@ -202,6 +204,42 @@ def test_meta_training_finds_last_label_and_its_rule_verifies():
     report = verify(rule, large=((32, 3),), count=20, frame=((4, 2),), datasets=1)
     assert report["exact"] is True
     assert report["guards"] <= 4  # the answer cell copies the label above
+
+
+def test_a_north_west_learner_reads_three_cells_and_its_rule_verifies(tmp_path):
+    """--neighbourhood north-west: the filter reads only C, N, W (randomising the other
+    weights changes nothing), its rule names every symbol at the 6 positions it does not
+    read (read off once per (C, N, W) entry; the table keys on 3), and it verifies,
+    in the frame too."""
+    cfg = MetaConfig(
+        learner="last-label",
+        max_m=4,
+        max_d=2,
+        max_steps=400,
+        eval_every=50,
+        neighbourhood="north-west",
+    )
+    model = MetaLearner(cfg, progress=False).fit()
+    assert model.summary()["val_accuracy"] == 1.0
+    X, y, x, _ = sample(model.family_, 50, 6, 2, np.random.default_rng(1))
+    before = model.answers(X, y, x)
+    with torch.no_grad():
+        for conv in (model.net_.state_conv, model.net_.input_conv):
+            conv.weight[..., model.net_.mask == 0] = 5.0
+    assert np.array_equal(model.answers(X, y, x), before)
+    rule = read_rule(model, count=16)
+    assert free_positions(rule.rule.program) == {
+        COMPASS[p] for p in ("NW", "NE", "E", "SW", "S", "SE")
+    }
+    assert len(Table(rule.rule.program).positions) == 3
+    rule.save(str(tmp_path / "nw.json"))  # an unread position is written "*", read back whole
+    assert '"*"' in (tmp_path / "nw.json").read_text()
+    again = MetaRule.load(str(tmp_path / "nw.json"))
+    assert again.rule.program.guards == rule.rule.program.guards
+    report = verify(rule, large=((32, 3),), count=20, frame=((4, 2),), datasets=1, seed=5)
+    assert report["exact"] is True
+    with pytest.raises(ValueError, match="neighbourhood"):
+        MetaConfig(neighbourhood="cross")
 
 
 def test_nearest_neighbour_reference():

@@ -229,7 +229,7 @@ def hand_made_flood_learner() -> AlgorithmLearner:
     """A cross DiscreteFilter (k = 2: unreached, reached) whose weights ARE flood fill:
     the source, and a free cell with a reached 4-neighbour, become reached; reached
     stays. One layer behind the task's hand rule (the source is reached at layer 1)."""
-    net = DiscreteFilter(in_channels=3, symbols=2, hidden=7, cross=True)
+    net = DiscreteFilter(in_channels=3, symbols=2, hidden=7, reads="cross")
     with torch.no_grad():
         for p in net.parameters():
             p.zero_()

@@ -168,7 +168,7 @@ class CellularProgram:
                 if len(set(rows)) == len(rows):
                     return
         many = len(guards) > PAIRWISE and (
-            _cost(guards) <= MAX_CHECKED or len(guards) > 4 * PAIRWISE
+            _cost(_telling(guards)) <= MAX_CHECKED or len(guards) > 4 * PAIRWISE
         )
         pairs = _clash(guards, what) if many else _clash_pairwise(guards)
         if pairs:
@@ -261,10 +261,18 @@ PAIRWISE = 256  # guards whose exclusivity is checked pair by pair (quadratic), 
 MAX_CHECKED = 4_000_000  # entries the check of more guards may expand (linear in them)
 
 
-def _cost(guards: list[Guard]) -> int:
+def _telling(guards: list[Guard]) -> list[dict]:
+    """Each guard's conditions without the positions at which every guard names the
+    same non-empty set (a rule's unread positions): those cannot tell two guards apart."""
+    shared = set.intersection(*(set(g.when) for g in guards)) if guards else set()
+    same = {p for p in shared if len({g.when[p] for g in guards}) == 1 and guards[0].when[p]}
+    return [{p: v for p, v in g.when.items() if p not in same} for g in guards]
+
+
+def _cost(whens: list[dict]) -> int:
     """What _clash expands at most: (sets of positions named) x (the guards' entries)."""
-    entries = sum(math.prod(len(s) for s in g.when.values()) for g in guards)
-    return len({frozenset(g.when) for g in guards}) * entries
+    entries = sum(math.prod(len(s) for s in when.values()) for when in whens)
+    return len({frozenset(when) for when in whens}) * entries
 
 
 def _clash_pairwise(guards: list[Guard]) -> tuple[Guard, Guard] | None:
@@ -278,38 +286,40 @@ def _clash_pairwise(guards: list[Guard]) -> tuple[Guard, Guard] | None:
 
 def _clash(guards: list[Guard], what: str) -> tuple[Guard, Guard] | None:
     """_clash_pairwise in time linear in the guards' entries: guards are grouped by the
-    positions they name; two guards clash exactly when their symbol sets at the
-    positions both name share a combination, so each group pair's guards are expanded
-    there into combinations, looked up in a dict. A ValueError, before expanding, when
-    (groups x entries) is over MAX_CHECKED."""
-    groups: dict[frozenset, list[Guard]] = {}
-    for g in guards:
-        groups.setdefault(frozenset(g.when), []).append(g)
-    if _cost(guards) > MAX_CHECKED:
+    positions they name (less those every guard names alike, _telling); two guards
+    clash exactly when their symbol sets at the positions both name share a
+    combination, so each group pair's guards are expanded there into combinations,
+    looked up in a dict. A ValueError, before expanding, when (groups x entries) is
+    over MAX_CHECKED."""
+    whens = _telling(guards)
+    groups: dict[frozenset, list[int]] = {}
+    for i, when in enumerate(whens):
+        groups.setdefault(frozenset(when), []).append(i)
+    if _cost(whens) > MAX_CHECKED:
         raise ValueError(
             f"{len(guards):,} {what} naming {len(groups)} sets of positions: their symbol "
             f"sets hold too many entries to check that they are exclusive (at most "
             f"{MAX_CHECKED:,} sets x entries, cellular.MAX_CHECKED)"
         )
 
-    def combos(g: Guard, shared: list) -> itertools.product:
-        return itertools.product(*(sorted(g.when[p]) for p in shared))
+    def combos(i: int, shared: list) -> itertools.product:
+        return itertools.product(*(sorted(whens[i][p]) for p in shared))
 
     keys = list(groups)
-    for i, a in enumerate(keys):
-        for b in keys[i:]:
+    for n, a in enumerate(keys):
+        for b in keys[n:]:
             shared = sorted(a & b)
             seen: dict = {}
-            for g in groups[a]:  # within a group, two guards meeting on a combination clash
-                for combo in combos(g, shared):
-                    if seen.setdefault(combo, g) is not g and b == a:
-                        return seen[combo], g
+            for i in groups[a]:  # within a group, two guards meeting on a combination clash
+                for combo in combos(i, shared):
+                    if seen.setdefault(combo, i) != i and b == a:
+                        return guards[seen[combo]], guards[i]
             if b == a:
                 continue
-            for g in groups[b]:  # across groups, a guard meeting any of the other group
-                hit = next((seen[c] for c in combos(g, shared) if c in seen), None)
+            for i in groups[b]:  # across groups, a guard meeting any of the other group
+                hit = next((seen[c] for c in combos(i, shared) if c in seen), None)
                 if hit is not None:
-                    return hit, g
+                    return guards[hit], guards[i]
     return None
 
 

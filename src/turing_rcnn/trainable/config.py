@@ -183,6 +183,12 @@ class MetaConfig:
     max_d: int = option(4, "and 1..max_d bits", low=1, high=32)
     symbols: int = option(6, "k: symbols per cell (the finite state)", low=2, high=MAX_SYMBOLS)
     hidden: int = option(32, "hidden units of the patch net", low=1, high=4096)
+    neighbourhood: str = option(
+        "square",
+        "what a cell reads: its 3x3 square, or itself and its north and west neighbours "
+        "(what the systolic GF(2) eliminator reads: a prior, for gauss)",
+        choices=("square", "north-west"),
+    )
     batch_size: int = option(64, "problems per Adam step", low=1, high=65536)
     lr: float = option(3e-3, "Adam's learning rate (cosine decay)", low=1e-9, high=10)
     max_steps: int = option(3000, "training step budget", low=1, high=10**8)

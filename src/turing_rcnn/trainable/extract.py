@@ -36,6 +36,8 @@ from .filter import DiscreteFilter
 
 _POSITIONS = list(COMPASS)  # row-major: NW N NE W C E SW S SE
 BORDER = "#"
+UNREAD = -2  # a table row's state and code at a position the filter does not read
+ANY = "*"  # in a rule file: every symbol (a position the rule does not read)
 MAX_TABLE = 2_000_000  # neighbourhoods a complete cross table may ask of the network
 # What a rule file may hold (Rule.from_json): a cell's states, input codes (and input
 # channels), guards, and neighbourhoods its guards' symbol sets expand to in all (twice
@@ -78,8 +80,14 @@ class Rule:
         return (self.program.readout_values()[grid] > 0).astype(np.float32)[:, None]
 
     def to_json(self) -> dict:
+        """The rule as a JSON object; a guard's set holding every symbol (a position the
+        rule does not read) is written ANY."""
+        every = set(self.program.symbols)
         guards = [
-            {"when": {_name(p): sorted(s) for p, s in g.when.items()}, "then": g.then}
+            {
+                "when": {_name(p): ANY if s >= every else sorted(s) for p, s in g.when.items()},
+                "then": g.then,
+            }
             for g in self.program.guards
         ]
         return {
@@ -100,7 +108,11 @@ class Rule:
         _check_blob(blob)
         try:
             _check_names(blob)
-            guards = [Guard(g["when"], g["then"]) for g in blob["guards"]]
+            every = list(blob["symbols"])
+            guards = [
+                Guard({p: every if v == ANY else v for p, v in g["when"].items()}, g["then"])
+                for g in blob["guards"]
+            ]
             program = CellularProgram(
                 blob["symbols"],
                 blob["border"],
@@ -189,16 +201,16 @@ def _check_blob(blob) -> None:
     readout = blob["readout"]
     if not isinstance(readout, dict) or not all(map(_is_number, readout.values())):
         raise ValueError("readout must map symbols to finite numbers")
-    _check_guards(blob["guards"])
+    _check_guards(blob["guards"], len(set(symbols)))
 
 
-def _check_guards(guards) -> None:
+def _check_guards(guards, alphabet: int) -> None:
     """A rule file's guards: at most MAX_GUARDS, each {'when': {position: symbol or
     list}, 'then': symbol}, and their symbol sets' products (counted, not expanded)
-    within MAX_ENTRIES in all."""
+    within MAX_ENTRIES in all; a position at which every guard names all `alphabet`
+    symbols (one the rule does not read: Table does not expand it) counts once."""
     if not isinstance(guards, list) or len(guards) > MAX_GUARDS:
         raise ValueError(f"guards must be a list of at most {MAX_GUARDS:,} guards")
-    entries = 0
     for i, g in enumerate(guards):
         if not isinstance(g, dict) or set(g) != {"when", "then"} or not isinstance(g["then"], str):
             raise ValueError(f"guard {i} must be an object with 'when' and a 'then' symbol")
@@ -208,12 +220,22 @@ def _check_guards(guards) -> None:
             for v in when.values()
         ):
             raise ValueError(f"guard {i}: 'when' must map positions to symbols or lists of them")
-        sizes = [1 if isinstance(v, str) else len(set(v)) for v in when.values()]
-        entries += math.prod(sizes)
+    sizes = [
+        {
+            p: alphabet if v == ANY else 1 if isinstance(v, str) else len(set(v))
+            for p, v in g["when"].items()
+        }
+        for g in guards
+    ]
+    free = set.intersection(*(set(s) for s in sizes)) if sizes else set()
+    free = {p for p in free if all(s[p] == alphabet for s in sizes)}
+    entries = 0
+    for i, size in enumerate(sizes):
+        entries += math.prod(n for p, n in size.items() if p not in free)
         if entries > MAX_ENTRIES:
             raise ValueError(
-                f"guard {i} (symbol sets of {' x '.join(map(str, sizes))}) brings the rule's "
-                f"table past {MAX_ENTRIES:,} neighbourhoods (extract.MAX_ENTRIES)"
+                f"guard {i} (symbol sets of {' x '.join(map(str, size.values()))}) brings the "
+                f"rule's table past {MAX_ENTRIES:,} neighbourhoods (extract.MAX_ENTRIES)"
             )
 
 
@@ -248,8 +270,20 @@ def _name(position) -> str:
 
 def table_entries(program: CellularProgram) -> int:
     """The neighbourhoods a rule's guards change (a merged guard: the product of its
-    symbol sets), i.e. its table's size where the state changes."""
-    return sum(int(np.prod([len(s) for s in g.when.values()])) for g in program.guards)
+    symbol sets; a position where every guard names every symbol, one the rule does not
+    read, counted once), i.e. its table's size where the state changes."""
+    free = free_positions(program)
+    return sum(
+        int(np.prod([len(s) for p, s in g.when.items() if p not in free])) for g in program.guards
+    )
+
+
+def free_positions(program: CellularProgram) -> set:
+    """The positions at which every guard names every symbol of the program: the rule
+    does not read them (inside the Theorem 1 frame they still say "a learner symbol")."""
+    alphabet = set(program.symbols)
+    named = {p for g in program.guards for p in g.when}
+    return {p for p in named if all(set(g.when.get(p, ())) >= alphabet for g in program.guards)}
 
 
 def input_codes(x: torch.Tensor, inputs: np.ndarray) -> np.ndarray:
@@ -396,7 +430,8 @@ def _reachable_one_row(rows: np.ndarray, nxt: np.ndarray) -> np.ndarray:
 def _program(
     net: DiscreteFilter, rows, nxt, inputs, task: str, every_position=False, merged=False
 ) -> Rule:
-    """The rule of table rows (neighbourhood states and codes) -> next states. Positions
+    """The rule of table rows (neighbourhood states and codes; UNREAD at a position the
+    filter does not read: a guard there names every symbol) -> next states. Positions
     whose symbol never varies are left out unless `every_position` (a rule run inside
     the Theorem 1 frame must name them all: frame symbols must not match); `merged`:
     the entries merged exactly into fewer guards (see merge)."""
@@ -414,7 +449,10 @@ def _program(
     guards = []
     for row, target in zip(rows.tolist(), nxt.tolist(), strict=True):
         if target != row[4]:
-            when = {_POSITIONS[j]: name(row[j], row[9 + j]) for j in varying}
+            when = {
+                _POSITIONS[j]: names if row[j] == UNREAD else name(row[j], row[9 + j])
+                for j in varying
+            }
             guards.append(Guard(when, name(target, row[13])))
     if merged:
         guards = [Guard(when, then) for when, then in merge(guards)]

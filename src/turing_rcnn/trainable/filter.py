@@ -5,10 +5,12 @@ Same structure as the paper's body (a 3x3 convolution, a ReLU, a 1x1 convolution
 shared across cells and iterations), with `width` state channels instead of one and a
 1x1 readout. The state is bounded by tanh and starts at 0.
 
-`cross=True` holds the four corner weights of the 3x3 convolution at zero: a cell then
-reads only itself and its 4 neighbours (the von Neumann neighbourhood), a prior that
-suits grid tasks moving along walls and paths, and a finite-state rule of that shape
-has a table small enough to read off in full (extract.py).
+`reads` says which cells of its 3x3 square a cell reads (READS; the weights of the others
+are held at zero): "square", all 9; "cross", itself and its 4 neighbours (the von Neumann
+neighbourhood), a prior that suits grid tasks moving along walls and paths, and a
+finite-state rule of that shape has a table small enough to read off in full
+(extract.py); "north-west", itself and its north and west neighbours, what the systolic
+GF(2) eliminator reads (information flows down and right), a prior for learned learners.
 
 `train` is the one Adam loop both learners train a filter with (AlgorithmLearner on a
 task, MetaLearner on learning problems); each brings its own loss and validation.
@@ -27,6 +29,12 @@ from torch import nn
 
 from ..progress import bar
 
+READS = {  # which of the 3x3 positions (row-major) a cell reads
+    "square": [[1, 1, 1], [1, 1, 1], [1, 1, 1]],
+    "cross": [[0, 1, 0], [1, 1, 1], [0, 1, 0]],
+    "north-west": [[0, 1, 0], [1, 1, 0], [0, 0, 0]],
+}
+
 
 class RecurrentFilter(nn.Module):
     """state' = tanh(mix(relu(conv3x3([state; input])))); logits = out(state).
@@ -35,28 +43,30 @@ class RecurrentFilter(nn.Module):
     is: the input's part is the same at every iteration, so it is computed once per run.
     """
 
-    def __init__(self, in_channels: int, width: int, hidden: int, cross: bool = False):
+    def __init__(self, in_channels: int, width: int, hidden: int, reads: str = "square"):
         super().__init__()
-        self.width, self.cross = width, cross
-        mask = torch.ones(3, 3)
-        if cross:
-            mask[::2, ::2] = 0.0
+        if reads not in READS:
+            raise ValueError(f"reads must be one of {sorted(READS)}, got {reads!r}")
+        self.width, self.reads = width, reads
+        mask = torch.tensor(READS[reads], dtype=torch.float32)
         self.register_buffer("mask", mask, persistent=False)
         self.state_conv = nn.Conv2d(width, hidden, 3, padding=1, bias=False)
         self.input_conv = nn.Conv2d(in_channels, hidden, 3, padding=1)
         self.mix = nn.Conv2d(hidden, width, 1)
         self.out = nn.Conv2d(width, 1, 1)
-        with torch.no_grad():  # a cross filter's corners are never read: stored as 0
+        with torch.no_grad():  # positions never read: stored as 0
             for conv in (self.state_conv, self.input_conv):
                 conv.weight.mul_(mask)
 
     @property
+    def cross(self) -> bool:
+        return self.reads == "cross"
+
+    @property
     def parameter_count(self) -> int:
-        """Shared parameters that act (a cross filter's zero corners not counted)."""
-        corners = (
-            self.state_conv.weight[..., 0, 0].numel() + self.input_conv.weight[..., 0, 0].numel()
-        )
-        return sum(p.numel() for p in self.parameters()) - 4 * corners * self.cross
+        """Shared parameters that act (the weights of positions never read not counted)."""
+        tap = self.state_conv.weight[..., 0, 0].numel() + self.input_conv.weight[..., 0, 0].numel()
+        return sum(p.numel() for p in self.parameters()) - tap * int((self.mask == 0).sum())
 
     def initial_state(self, x: torch.Tensor) -> torch.Tensor:
         return x.new_zeros(x.shape[0], self.width, x.shape[2], x.shape[3])
@@ -110,8 +120,8 @@ class DiscreteFilter(RecurrentFilter):
     without gradient (validation, predict, read-off) are always hard.
     """
 
-    def __init__(self, in_channels: int, symbols: int, hidden: int, cross: bool = False):
-        super().__init__(in_channels, symbols, hidden, cross)
+    def __init__(self, in_channels: int, symbols: int, hidden: int, reads: str = "square"):
+        super().__init__(in_channels, symbols, hidden, reads)
         self.symbols = symbols
         self.temperature = 0.0
 

@@ -38,14 +38,14 @@ from .tasks import get_algo_task
 def make_filter(cfg: AlgoConfig) -> RecurrentFilter:
     """The network a config asks for: our filter, continuous (width channels) or k
     symbols, or the peer's DeepThinking-style net (baselines/deepthinking.py)."""
-    channels, cross = get_algo_task(cfg.task).in_channels, cfg.neighbourhood == "cross"
+    channels = get_algo_task(cfg.task).in_channels
     if cfg.net == "deepthinking":
         from ..baselines.deepthinking import DeepThinking
 
         return DeepThinking(channels, cfg.width)
     if cfg.symbols:
-        return DiscreteFilter(channels, cfg.symbols, cfg.hidden, cross)
-    return RecurrentFilter(channels, cfg.width, cfg.hidden, cross)
+        return DiscreteFilter(channels, cfg.symbols, cfg.hidden, cfg.neighbourhood)
+    return RecurrentFilter(channels, cfg.width, cfg.hidden, cfg.neighbourhood)
 
 
 def _drawer(task, cfg: AlgoConfig, rng: np.random.Generator):

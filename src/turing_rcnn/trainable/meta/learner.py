@@ -69,7 +69,7 @@ class MetaLearner(BaseEstimator):
         rng = np.random.default_rng(cfg.seed)
         with torch.random.fork_rng():
             torch.manual_seed(cfg.seed)
-            self.net_ = DiscreteFilter(len(INPUTS), cfg.symbols, cfg.hidden)
+            self.net_ = DiscreteFilter(len(INPUTS), cfg.symbols, cfg.hidden, cfg.neighbourhood)
         sizes = [(cfg.max_m, cfg.max_d), (max(1, cfg.max_m // 2), 1), (2 * cfg.max_m, cfg.max_d)]
         val = [(m, d, *sample(self.family_, cfg.val_size, m, d, rng)) for m, d in sizes]
         self.history_, self.steps_, self.train_seconds_ = MetaHistory(), 0, 0.0

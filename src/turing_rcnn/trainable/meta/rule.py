@@ -18,6 +18,7 @@ from ...progress import bar, heartbeat
 from ..config import MAX_SYMBOLS
 from ..extract import (
     BORDER,
+    UNREAD,
     Rule,
     _neighbourhoods,
     _next_symbol,
@@ -44,8 +45,11 @@ def _neighbourhood_rows(
 ) -> np.ndarray:
     """Every (states, input codes) neighbourhood, (n, 18), at which a rule fires in runs of
     the filter on `problems` (batches (X, y, x) of one size each) for 2 L layers: cells
-    whose neighbourhood the frame has decoded (-1: beyond the grid)."""
+    whose neighbourhood the frame has decoded (-1: beyond the grid; UNREAD at positions
+    the filter does not read, so that entries differing only there are one)."""
     rows = np.zeros((0, 18), dtype=np.int8)
+    unread = np.flatnonzero(learner.net_.mask.numpy().reshape(-1) == 0)
+    unread = np.concatenate([unread, 9 + unread])  # its state and its input code
     desc = "read off: neighbourhoods met"
     for X, y, x in bar(desc, iterable=problems, enabled=progress, unit="batch"):
         m, d = X.shape[1:]
@@ -55,28 +59,28 @@ def _neighbourhood_rows(
         last, met = 2 * layers_for(learner.family_, m, d) - 1, []
         with torch.no_grad():
             for layer, state in filter_states(learner.net_, codes, last, learner.frozen_, work):
-                near = _neighbourhoods(state.argmax(1).numpy())
-                met.append(_distinct(np.concatenate([near, near_codes], 1)[fires <= layer]))
+                near = np.concatenate([_neighbourhoods(state.argmax(1).numpy()), near_codes], 1)
+                near[:, unread] = UNREAD
+                met.append(_distinct(near[fires <= layer]))
         rows = _distinct(np.concatenate([rows, *met]))
     return rows.astype(np.int64)
 
 
 def read_rule(
-    learner: MetaLearner, seed: int = 0, count: int = 64, progress: bool = False
+    learner: MetaLearner, seed: int = 0, count: int = 64, sizes=None, progress: bool = False
 ) -> MetaRule:
     """The rule of a meta-trained filter: its table on every neighbourhood met in runs on
-    `count` random problems of every size m <= 2 max_m, d <= max_d, plus every label
-    pattern for m <= 6 (m <= 12, as many as verify's check (a), for a filter trained
-    with hints, whose states meet more neighbourhoods), completed
-    over the bits of frozen data cells (_every_bit); the positive symbols of its
-    readout are the answer. `progress`: a bar and a heartbeat on stderr."""
+    `count` random problems of each of `sizes` (m, d) (default: every m <= 2 max_m,
+    d <= max_d), plus every label pattern for m <= 6 (m <= 12, as many as verify's
+    check (a), for a filter trained with hints, whose states meet more neighbourhoods),
+    completed over the bits of frozen data cells (_every_bit); the positive symbols of
+    its readout are the answer. A table holds what its runs met: more problems, or the
+    sizes a rule will be asked at, meet more. `progress`: a bar and a heartbeat."""
     check_is_fitted(learner, "net_")
     cfg, rng = learner.config_, np.random.default_rng(seed)
-    problems = [
-        sample(learner.family_, count, m, d, rng)[:3]
-        for m in range(1, 2 * cfg.max_m + 1)
-        for d in range(1, cfg.max_d + 1)
-    ]
+    if sizes is None:
+        sizes = [(m, d) for m in range(1, 2 * cfg.max_m + 1) for d in range(1, cfg.max_d + 1)]
+    problems = [sample(learner.family_, count, m, d, rng)[:3] for m, d in sizes]
     patterns = 12 if cfg.hints else 6
     problems += [every_label_pattern(m, 1 + m % cfg.max_d, rng) for m in range(1, patterns + 1)]
     rows = _neighbourhood_rows(learner, problems, progress=progress)

@@ -9,13 +9,15 @@ import itertools
 import numpy as np
 
 from ...programs.cellular import CellularProgram
+from ..extract import free_positions
 from .layout import INPUTS, active_layers, layer_states, layout_codes
 from .rule import MetaRule
 
 
 class Table:
     """A rule whose guards all name the same positions, as a lookup table over symbol
-    indices (each guard's symbol sets expanded into their product: its entries): a fast
+    indices (each guard's symbol sets expanded into their product: its entries; a
+    position where every guard names every symbol is no part of the key): a fast
     simulator of exactly its CellularProgram.step (a test holds them equal). A
     neighbourhood in two entries with different targets would be two guards firing at
     once, which CellularProgram already refuses."""
@@ -24,7 +26,8 @@ class Table:
         positions = {frozenset(g.when) for g in program.guards}
         if len(positions) > 1:
             raise ValueError("not a table: guards name different positions")
-        self.positions = sorted(positions.pop()) if positions else []
+        free = free_positions(program)  # every guard names every symbol: not a key
+        self.positions = sorted(positions.pop() - free) if positions else []
         self.border = program.index[program.border]
         rows, targets = [], []
         for g in program.guards:
