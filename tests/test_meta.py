@@ -105,6 +105,14 @@ def test_table_and_merged_guards_step_as_the_program(seed):
         assert merged.step(grid)[1, 1] == program.index[g.then]
 
 
+def test_a_table_whose_every_position_is_free_still_steps():
+    """A guard naming every symbol everywhere fires on every cell: its Table keeps one
+    position as the key, and steps as the program does."""
+    program = CellularProgram(["a", "b"], "a", [Guard({"C": ["a", "b"], "N": ["a", "b"]}, "b")])
+    grid = np.array([[[0, 1], [1, 0]]])
+    assert np.array_equal(Table(program).step(grid), program.step_many(grid))
+
+
 def test_table_over_a_large_alphabet():
     """A learned learner may have hundreds of symbols (k = 79 states x 8 input codes):
     9 positions of 700 symbols overflow an int64 key; Table.step == CellularProgram.step

@@ -163,8 +163,8 @@ class CellularProgram:
         # A table (one symbol at the same positions in every guard) is exclusive exactly
         # when no two rows are equal: a linear check, for extracted rules of many rows.
         if len({frozenset(g.when) for g in guards}) == 1:
-            rows = [tuple(sorted((p, *s) for p, s in g.when.items())) for g in guards]
             if all(len(s) == 1 for g in guards for s in g.when.values()):
+                rows = [tuple(sorted((p, *s) for p, s in g.when.items())) for g in guards]
                 if len(set(rows)) == len(rows):
                     return
         many = len(guards) > PAIRWISE and (

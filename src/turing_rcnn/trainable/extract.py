@@ -108,7 +108,7 @@ class Rule:
         _check_blob(blob)
         try:
             _check_names(blob)
-            every = list(blob["symbols"])
+            every = frozenset(blob["symbols"])  # one set shared by every ANY (not a copy each)
             guards = [
                 Guard({p: every if v == ANY else v for p, v in g["when"].items()}, g["then"])
                 for g in blob["guards"]

@@ -138,8 +138,13 @@ class MetaRule:
         program, family = self.rule.program, get_family(self.family)
         own = [_rename(s) for s in program.symbols if s != BORDER]
         symbols = LAYOUT + [s for s in own if s not in LAYOUT] + [BORDER]
+        renamed: dict = {}  # one renamed set per distinct set (every symbol: shared)
+
+        def rename(v) -> frozenset:
+            return renamed.setdefault(frozenset(v), frozenset(map(_rename, v)))
+
         guards = [
-            Guard({p: [_rename(s) for s in v] for p, v in when.items()}, _rename(then))
+            Guard({p: rename(v) for p, v in when.items()}, _rename(then))
             for when, then in merge(program.guards)
         ]
         answers = {

@@ -26,8 +26,9 @@ class Table:
         positions = {frozenset(g.when) for g in program.guards}
         if len(positions) > 1:
             raise ValueError("not a table: guards name different positions")
-        free = free_positions(program)  # every guard names every symbol: not a key
-        self.positions = sorted(positions.pop() - free) if positions else []
+        named = positions.pop() if positions else frozenset()
+        kept = named - free_positions(program)  # every guard names every symbol: not a key
+        self.positions = sorted(kept or list(named)[:1])  # one kept if all are free
         self.border = program.index[program.border]
         rows, targets = [], []
         for g in program.guards:
