@@ -377,15 +377,17 @@ def test_the_hint_loss_trains_the_readout_of_the_answer_cell():
 
 def test_balanced_problems_and_the_curriculum_in_m(monkeypatch):
     """Majority from the answers alone, two routes: --balanced draws that share of
-    problems with labels as even as m allows (margin m mod 2), and --curriculum grows
-    the largest m drawn from 2 to max_m over the first half of max_steps."""
+    problems with labels as close to a tie as m allows, the answers +1 and -1 alike
+    (at even m: margins 0, 2 and -2, -4; at odd m: 1, 3 and -1, -3), and --curriculum
+    grows the largest m drawn from 2 to max_m over the first half of max_steps."""
     from turing_rcnn.trainable.meta import families, learner
 
     rng = np.random.default_rng(0)
-    for m in (1, 4, 7, 8):
-        _, y, _, answers = families.sample(get_family("majority"), 40, m, 3, rng, balanced=1.0)
-        assert (np.abs(y.astype(int).sum(1)) == m % 2).all()
+    for m, margins in ((1, {-1, 1}), (2, {-2, 0, 2}), (7, {-3, -1, 1, 3}), (8, {-4, -2, 0, 2})):
+        _, y, _, answers = families.sample(get_family("majority"), 400, m, 3, rng, balanced=1.0)
+        assert set(y.astype(int).sum(1)) == margins
         assert np.array_equal(answers, np.where(y.astype(int).sum(1) >= 0, 1, -1))
+        assert 0.4 < (answers == 1).mean() < 0.6
     drawn = []
     real = learner.sample
 

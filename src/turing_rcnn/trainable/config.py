@@ -205,8 +205,9 @@ class MetaConfig:
     )
     balanced: float = option(
         0.0,
-        "the share of training problems whose labels are as even as m allows (margin 0-2: "
-        "where only counting tells the majority)",
+        "the share of training problems whose labels are as close to a tie as m allows, "
+        "half answering +1, half -1 (margins 0, 2 / -2, -4 at even m; 1, 3 / -1, -3 at odd "
+        "m): where only counting tells the majority",
         low=0.0,
         high=1.0,
     )

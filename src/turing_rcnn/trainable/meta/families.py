@@ -91,20 +91,31 @@ def sample(
 ):
     """`count` random problems of size (m, d): data, labels (each problem its own share
     of -1 labels, so majorities of every margin occur), test points, and the family's
-    answers (count,) +-1. `balanced`: the share of problems whose labels are as even as
-    m allows instead (floor(m/2) or ceil(m/2) -1s: margin 0 or 1, 1 or 2 after a swap
-    of one label), where only counting tells the majority."""
+    answers (count,) +-1. `balanced`: the share of problems whose labels are instead as
+    close to a tie as m allows on either side of it (close_margins), where only
+    counting tells the majority and the labels near the answer cell tell almost
+    nothing."""
     X = rng.choice(np.array([-1, 1], dtype=np.int8), (count, m, d))
     y = np.where(rng.random((count, m)) < rng.random((count, 1)), -1, 1).astype(np.int8)
     if balanced:
-        even = np.flatnonzero(rng.random(count) < balanced)
-        for i in even:
-            minus = m // 2 + int(rng.integers(0, 2)) * (m % 2)
-            y[i] = 1
-            y[i, rng.permutation(m)[:minus]] = -1
+        close = close_margins(m)
+        for i in np.flatnonzero(rng.random(count) < balanced):
+            margin = close[int(rng.integers(0, 2))][int(rng.integers(0, 2))]
+            y[i] = -1
+            y[i, rng.permutation(m)[: (m + margin) // 2]] = 1
     x = rng.choice(np.array([-1, 1], dtype=np.int8), (count, d))
     answers = np.array([family.reference(X[i], y[i], x[i : i + 1])[0] for i in range(count)])
     return X, y, x, answers.astype(np.int8)
+
+
+def close_margins(m: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The two margins #(+1) - #(-1) closest to a tie that answer +1 (ties go to +1),
+    and the two that answer -1, for m labels (clipped to +-m): m = 8 gives (0, 2) and
+    (-2, -4), m = 7 (1, 3) and (-1, -3). The answer is +1 or -1 alike, so neither a
+    constant nor the labels nearest the answer cell do better than chance."""
+    odd = m % 2
+    plus, minus = (odd, odd + 2), (odd - 2, odd - 4)
+    return tuple(min(m, a) for a in plus), tuple(max(-m, a) for a in minus)
 
 
 def every_label_pattern(m: int, d: int, rng: np.random.Generator):
