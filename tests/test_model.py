@@ -130,15 +130,22 @@ def test_load_rejects_wrong_shapes_and_pads_narrower_filters():
         net.load_shared(deeper)
     with pytest.raises(ValueError, match="2 sets of weights for 1 candidates"):
         net.load_shared([deeper, deeper])
-    # A narrower filter and head are padded with zero units: the same function.
+    # A narrower filter and head are padded with zero units: the same function. Weights,
+    # memory and inputs are multiples of 1/8, so every sum is exact in float64 whatever
+    # order the BLAS kernel of either width adds in (random floats differ in the last
+    # bit on some CPUs: the padding changes the summation order, not the function).
     cfg = RCNNConfig(d=2, m=3, work_columns=1, layers=3, hidden=(3, 2), head_hidden=2)
     narrow = random_net(cfg, seed=5, dtype=torch.float64)
+    with torch.no_grad():
+        for p in narrow.parameters():
+            p.copy_(torch.round(p * 8) / 8)
     wide = RCNN(RCNNConfig(2, 3, 1, 3, hidden=(6, 5), head_hidden=7)).double()
     wide.load_shared(narrow.export_shared())
     with torch.no_grad():
         wide.memory.copy_(narrow.memory)
-    z = augment(torch.randn(4, 2, dtype=torch.float64))
+    z = augment(torch.round(torch.randn(4, 2, dtype=torch.float64) * 8) / 8)
     assert torch.equal(wide(z), narrow(z))
+    assert not torch.equal(wide(z), RCNN(cfg).double()(z))  # a different net differs
 
 
 def test_bad_inputs_and_configs():

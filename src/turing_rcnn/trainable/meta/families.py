@@ -111,8 +111,8 @@ def sample(
 def close_margins(m: int) -> tuple[tuple[int, int], tuple[int, int]]:
     """The two margins #(+1) - #(-1) closest to a tie that answer +1 (ties go to +1),
     and the two that answer -1, for m labels (clipped to +-m): m = 8 gives (0, 2) and
-    (-2, -4), m = 7 (1, 3) and (-1, -3). The answer is +1 or -1 alike, so neither a
-    constant nor the labels nearest the answer cell do better than chance."""
+    (-2, -4), m = 7 (1, 3) and (-1, -3). The answer is +1 or -1 alike: a constant does
+    no better than chance, a single label only a little (62.5% at m = 8, 56% at 16)."""
     odd = m % 2
     plus, minus = (odd, odd + 2), (odd - 2, odd - 4)
     return tuple(min(m, a) for a in plus), tuple(max(-m, a) for a in minus)
