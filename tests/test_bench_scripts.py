@@ -55,7 +55,9 @@ def test_every_bench_script_answers_help_at_once():
         assert seconds < LIMIT, f"{name} --help took {seconds:.1f} s"
 
 
-@pytest.mark.parametrize("script", ["bench_meta.py", "bench_flood_unseen.py"])
+@pytest.mark.parametrize(
+    "script", ["bench_meta.py", "bench_flood_unseen.py", "bench_majority_search.py"]
+)
 def test_bad_arguments_exit_2(script):
     proc = subprocess.run(
         [sys.executable, str(BENCH / script), "--no-such-option"],
