@@ -1,6 +1,6 @@
 """Majority from the answers alone by evolution over finite rule tables (issue 29's
 discrete-search route), beside a hand-written rule in the same space that shows the
-space holds an exact learner.
+space holds a learner right on every pattern checked.
 
 The space: a cell of the label column, and the answer cell below it, reads only its
 column (north, itself, south: states and input codes), k states; the table is
@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from functools import lru_cache
 
 import numpy as np
 from _common import Progress, bench_parser, write_json
@@ -53,9 +54,6 @@ class Space:
     """Tables over (states, codes) of (north, centre, south), run on the frame's schedule."""
 
     def __init__(self, k: int):
-        from turing_rcnn.trainable.meta.families import get_family
-        from turing_rcnn.trainable.meta.layout import active_layers, layers_for
-
         self.k, self.border = k, k  # the border's state
         self.size = (k + 1) ** 3 * CODES**3
         i = np.arange(self.size)
@@ -70,12 +68,6 @@ class Space:
         p = self.parts
         self.flip = self.key(*[flip_state[x] for x in p[:3]], *[flip_code[x] for x in p[3:]])
         self.flip_state = flip_state
-        family = get_family("majority")
-        self.schedule = {}
-        for m in range(1, 65):
-            for d in (1, 2):  # the label column's schedule is d = 1's or, for every d >= 2, d = 2's
-                lo, hi = layers_for(family, m, 1), 2 * layers_for(family, m, 4)
-                self.schedule[m, d] = (active_layers(m, d)[:, d], lo, hi)
 
     def key(self, sN, sC, sS, cN, cC, cS):
         k1 = self.k + 1
@@ -84,8 +76,12 @@ class Space:
     def answers(self, table, readout, y, d, met=None) -> np.ndarray:
         """(layers, P) answers at layers lo..hi for label patterns y (P, m); `met`: mark
         the entries the run asks."""
+        from turing_rcnn.trainable.meta.layout import active_layers, layers_for
+
         P, m = y.shape
-        active, lo, hi = self.schedule[m, d]
+        # the label column's schedule is d = 1's or, for every d >= 2, d = 2's
+        active, family = active_layers(m, d)[:, d], _majority()
+        lo, hi = layers_for(family, m, 1), 2 * layers_for(family, m, 4)
         codes = np.zeros((P, m + 3), dtype=np.int64)
         codes[:, 1 : m + 1] = np.where(y == 1, 1, 2)
         codes[:, m + 1] = 3
@@ -106,15 +102,34 @@ class Space:
             state[:, 1:-1] = np.where(live, table[index], state[:, 1:-1])
         return np.array(out)
 
-    def right(self, table, readout, y, met=None) -> float:
-        want = np.where(y.sum(1) >= 0, 1, -1)
+    def right(self, table, readout, y, want, met=None) -> float:
+        """The share of label patterns y answered `want` at every layer, on both schedules."""
         return min(
             float((self.answers(table, readout, y, d, met) == want).all(0).mean()) for d in (1, 2)
         )
 
 
-def patterns(m: int) -> np.ndarray:
-    return np.array(np.meshgrid(*[[1, -1]] * m, indexing="ij")).reshape(m, -1).T
+@lru_cache(maxsize=1)
+def _majority():
+    from turing_rcnn.trainable.meta.families import get_family
+
+    return get_family("majority")
+
+
+def reference_answers(y: np.ndarray) -> np.ndarray:
+    """The family's reference answers (majority, ties +1) for label patterns y (P, m)."""
+    reference, none = _majority().reference, np.zeros((y.shape[1], 0))
+    return np.array([reference(none, labels, none[:1])[0] for labels in y])
+
+
+@lru_cache(maxsize=MAX_M)
+def patterns(m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every label pattern of m labels (families.every_label_pattern) and its answers,
+    made once: the fitness asks for them at every evaluation."""
+    from turing_rcnn.trainable.meta.families import every_label_pattern
+
+    y = every_label_pattern(m, 1, np.random.default_rng(0))[1].astype(np.int64)
+    return y, reference_answers(y)
 
 
 def settle(space: Space) -> tuple[np.ndarray, np.ndarray]:
@@ -160,7 +175,7 @@ def fitness(space: Space, table, readout, met=None) -> tuple:
     two m after those)."""
     exact, shares = 0, []
     for m in range(1, MAX_M + 1):
-        share = space.right(table, readout, patterns(m), met)
+        share = space.right(table, readout, *patterns(m), met)
         if share < 1 or shares:
             shares.append(share)
             if len(shares) == 2:
@@ -174,7 +189,7 @@ def entries(space: Space, table, readout) -> tuple[int, int]:
     """(entries the runs on every label pattern to MAX_M ask, those that change a state)."""
     met = np.zeros(space.size, dtype=bool)
     for m in range(1, MAX_M + 1):
-        space.right(table, readout, patterns(m), met)
+        space.right(table, readout, *patterns(m), met)
     return int(met.sum()), int((table[met] != space.keep[met]).sum())
 
 
@@ -245,10 +260,11 @@ def evolve(k: int, seed: int, budget: int, group: float) -> dict:
 
 def large(space: Space, table, readout, rng) -> dict:
     """The share right on 500 random label patterns at m = 16, 32, 64."""
-    return {
-        m: space.right(table, readout, np.where(rng.random((500, m)) < 0.5, 1, -1))
-        for m in (16, 32, 64)
-    }
+    out = {}
+    for m in (16, 32, 64):
+        y = np.where(rng.random((500, m)) < 0.5, 1, -1)
+        out[m] = space.right(table, readout, y, reference_answers(y))
+    return out
 
 
 def main(argv=None) -> int:

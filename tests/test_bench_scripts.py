@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
@@ -104,3 +105,31 @@ def test_progress_writes_to_stderr_and_is_silent_when_off():
         time.sleep(0.2)
         bar.advance()
     assert quiet.getvalue() == ""
+
+
+def test_majority_search_settle_rule_and_symmetric_mutations():
+    """bench_majority_search's reference: the hand-written settle rule answers == the
+    majority reference on every label pattern to m = 6 and on random ones at m = 16, at
+    every layer it is read; and a group mutation keeps the table sign-symmetric."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "bench_ms", BENCH / "bench_majority_search.py"
+        )
+        bench = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(bench)
+    finally:
+        sys.path.remove(str(BENCH))
+    space = bench.Space(6)
+    table, readout = bench.settle(space)
+    for m in range(1, 7):
+        assert space.right(table, readout, *bench.patterns(m)) == 1.0
+    rng = np.random.default_rng(1)
+    y = np.where(rng.random((50, 16)) < 0.5, 1, -1)
+    assert space.right(table, readout, y, bench.reference_answers(y)) == 1.0
+    assert space.right(table, -readout, y, bench.reference_answers(y)) == 0.0
+    mutated = table.copy()
+    chosen = np.flatnonzero(space.parts[1] == 1)  # every entry whose centre holds state 1
+    bench.mutate(space, mutated, chosen, 3, keep=False)
+    assert not np.array_equal(mutated, table)
+    assert np.array_equal(mutated[space.flip], space.flip_state[mutated])
