@@ -43,9 +43,13 @@ def meta() -> dict:
 
 
 def write_json(name: str, payload: dict) -> Path:
+    """The results as RESULTS/name, written atomically: never onto a FIFO, a folder or
+    another special file (guard: a ValueError, nothing written)."""
+    from turing_rcnn import guard
+
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / name
-    path.write_text(json.dumps({"meta": meta()} | payload, indent=2) + "\n")
+    guard.write_text(str(path), json.dumps({"meta": meta()} | payload, indent=2) + "\n", True)
     return path
 
 
@@ -58,12 +62,31 @@ def peak_mb() -> float:
     return float("nan")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Refuses, with exit code 2 before any work, an `--out` results name whose .json or
+    .png under RESULTS is a folder, a FIFO or another special file (it would block or
+    fail only after the run)."""
+
+    def parse_args(self, args=None, namespace=None):
+        from turing_rcnn import guard
+
+        parsed = super().parse_args(args, namespace)
+        for ending in (".json", ".png"):
+            if getattr(parsed, "out", None):
+                path = RESULTS / f"{parsed.out}{ending}"
+                try:
+                    kind = guard.what_is(str(path))
+                except ValueError as err:
+                    self.error(f"--out: {err}")
+                if kind:
+                    self.error(f"--out: {path} is {kind}, not a regular file")
+        return parsed
+
+
 def bench_parser(doc: str) -> argparse.ArgumentParser:
     """A script's parser: its docstring as the help (usage examples kept as written) and
     the `--no-progress` switch every bench script takes."""
-    parser = argparse.ArgumentParser(
-        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = _Parser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--no-progress", action="store_true", help="no progress lines on stderr (stdout unchanged)"
     )

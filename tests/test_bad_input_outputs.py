@@ -472,6 +472,7 @@ sys.exit(cli.main(["animate", "--d", "2", "--m", "2", "--out", sys.argv[1], "--n
 """
 
 
+@pytest.mark.slow  # in .ci/run (make test stays under 5 min)
 @pytest.mark.parametrize(
     "sig, code, said", [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")]
 )

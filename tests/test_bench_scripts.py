@@ -70,6 +70,29 @@ def test_bad_arguments_exit_2(script):
     assert "usage" in proc.stderr
 
 
+def test_out_naming_a_fifo_or_folder_exits_2_before_any_work(tmp_path, capsys):
+    """A results name whose .json (or .png) is a FIFO would block the final write, a
+    folder fail it: both refused when the arguments are parsed; a written result
+    replaces a regular file atomically and never a FIFO."""
+    import os
+
+    common = _common()
+    parser = common.bench_parser("doc")
+    parser.add_argument("--out", default="x")
+    os.mkfifo(tmp_path / "fifo.json")
+    (tmp_path / "dir.png").mkdir()
+    for name, kind in (("fifo", "a FIFO"), ("dir", "a folder")):
+        with pytest.raises(SystemExit) as err:
+            parser.parse_args(["--out", str(tmp_path / name)])
+        assert err.value.code == 2
+        assert f"is {kind}, not a regular file" in capsys.readouterr().err
+    assert parser.parse_args(["--out", str(tmp_path / "fine")]).out.endswith("fine")
+    with pytest.raises(ValueError, match="FIFO"):
+        common.write_json(str(tmp_path / "fifo.json"), {})
+    (tmp_path / "old.json").write_text("old")
+    assert "meta" in common.write_json(str(tmp_path / "old.json"), {"a": 1}).read_text()
+
+
 def test_common_imports_no_torch():
     code = "import sys; sys.path.insert(0, sys.argv[1]); import _common; "
     code += "print('torch' in sys.modules)"

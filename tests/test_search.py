@@ -170,6 +170,7 @@ def _enumerate_all_programs(seen, y_val) -> float:
     return total
 
 
+@pytest.mark.slow  # in .ci/run (make test stays under 5 min)
 def test_exact_fraction_matches_full_enumeration_and_the_measured_rate():
     X, y, X_val, y_val, X_test, y_test = _problem()
     prior = AnswerRulePrior()
@@ -194,6 +195,7 @@ def _search_args(backend):
     return search(cfg, [(X, y, X_val, y_val)], backend=backend, workers=2, progress=False)
 
 
+@pytest.mark.slow  # in .ci/run (make test stays under 5 min)
 def test_process_pool_gives_the_same_search():
     a, b = _search_args("inprocess"), _search_args("process")
     assert np.array_equal(a.errors, b.errors) and a.programs == b.programs and a.best == b.best

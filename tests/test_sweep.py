@@ -41,6 +41,7 @@ def test_process_backend_gives_the_in_process_rows(tmp_path):
         assert os.path.getsize(tmp_path / "a" / "addition-k3" / f"seed-{r['seed']}" / "model.pt")
 
 
+@pytest.mark.slow  # in .ci/run (make test stays under 5 min)
 def test_a_finished_sweep_is_read_back_and_can_grow(tmp_path):
     first = sweep(_tiny(tmp_path), progress=False)
     lines = (tmp_path / "sweep.jsonl").read_text().splitlines()

@@ -196,6 +196,7 @@ def test_run_tm_check_passes_and_reports(capsys):
     assert report["steps"] == report["layers"] == 107 and report["ones"] == 13
 
 
+@pytest.mark.slow  # in .ci/run (make test stays under 5 min)
 def test_a_killed_run_resumes_from_its_state_to_the_same_tape(tmp_path, capsys):
     """SIGKILL after the first save of --state; the same command resumes from the saved
     layer (not 0) and ends with the tape of an uninterrupted run."""
