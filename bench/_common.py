@@ -49,7 +49,8 @@ def write_json(name: str, payload: dict) -> Path:
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / name
-    guard.write_text(str(path), json.dumps({"meta": meta()} | payload, indent=2) + "\n", True)
+    text = json.dumps({"meta": meta()} | payload, indent=2) + "\n"
+    guard.write_text(str(path), text, replace=True)
     return path
 
 
@@ -71,15 +72,12 @@ class _Parser(argparse.ArgumentParser):
         from turing_rcnn import guard
 
         parsed = super().parse_args(args, namespace)
-        for ending in (".json", ".png"):
-            if getattr(parsed, "out", None):
-                path = RESULTS / f"{parsed.out}{ending}"
-                try:
-                    kind = guard.what_is(str(path))
+        if getattr(parsed, "out", None):
+            for ending in (".json", ".png"):
+                try:  # a regular file is fine: results are rewritten
+                    guard.refuse_existing(str(RESULTS / f"{parsed.out}{ending}"), force=True)
                 except ValueError as err:
                     self.error(f"--out: {err}")
-                if kind:
-                    self.error(f"--out: {path} is {kind}, not a regular file")
         return parsed
 
 
