@@ -31,6 +31,18 @@ ALGO_HINTS = {"maze": 2, "maze-cycles": 17}
 META_HINTS = {"majority": 6, "gauss": 79}
 
 
+def _check_teacher(cfg) -> None:
+    from .meta.teacher import ColumnProgram
+
+    if cfg.hints:
+        raise ValueError("--teacher and --hints both supervise every cell: give one")
+    if cfg.learner != "majority":
+        raise ValueError(f"--teacher: a column program answers majority, not {cfg.learner}")
+    states = ColumnProgram.load(cfg.teacher).states
+    if cfg.symbols < states:
+        raise ValueError(f"--teacher {cfg.teacher} has {states} states: --symbols >= {states}")
+
+
 def _check_hints(hints: bool, name: str, symbols: int, table: dict[str, int]) -> None:
     if not hints:
         return
@@ -218,7 +230,16 @@ class MetaConfig:
         "half of --max-steps",
     )
 
+    teacher: str = option(
+        "",
+        "a column program found from the answers alone (bench/bench_majority_invent.py "
+        "writes them) whose trace supervises every cell, as --hints does with a "
+        "hand-written one; majority only, needs --symbols >= its states",
+    )
+
     def __post_init__(self) -> None:
         check_ranges(self)
         _check_hints(self.hints, self.learner, self.symbols, META_HINTS)
+        if self.teacher:
+            _check_teacher(self)
         _check_anneal(self.anneal, self.symbols, self.hints)

@@ -13,6 +13,8 @@ read-only (a prior, said in the docs). The files, in the order a run meets them:
                      `layer_states`: the one loop that runs a filter or a table on that
                      schedule (training, read-off, verification, bench_meta's departures)
     hints.py         a family's hand-written learner's trace on the schedule (hints)
+    teacher.py       a column program found from the answers alone and its trace
+                     (--teacher: what SGD fits instead of a hand-written hint)
     learner.py       MetaLearner: Adam on the answer cell (or the hint's trace), freezing
     rule.py          read_rule (every neighbourhood met, merged into guards), MetaRule
     table.py         a rule as a byte-keyed lookup table; run_meta_rule

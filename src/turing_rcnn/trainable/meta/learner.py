@@ -23,6 +23,7 @@ from ..filter import DiscreteFilter, train
 from .families import LARGE, get_family, sample
 from .hints import hint_trace
 from .layout import INPUTS, filter_states, layers_for, layout_codes, schedule
+from .teacher import ColumnProgram, teacher_trace
 
 
 def run_filter(
@@ -66,6 +67,7 @@ class MetaLearner(BaseEstimator):
         self._done = False
         cfg = self.config_ = self.config or MetaConfig()
         self.family_ = get_family(cfg.learner)
+        self._teacher = ColumnProgram.load(cfg.teacher) if cfg.teacher else None
         rng = np.random.default_rng(cfg.seed)
         with torch.random.fork_rng():
             torch.manual_seed(cfg.seed)
@@ -96,7 +98,7 @@ class MetaLearner(BaseEstimator):
         layers = layers_for(self.family_, m, d)
         target = torch.as_tensor(answers == 1, dtype=torch.float32)
         codes = layout_codes(X, y, x)
-        if cfg.hints:
+        if cfg.hints or cfg.teacher:
             return self._hint_loss(codes, layers, target)
         later = layers + int(rng.integers(1, layers + 1))
         logits = run_filter(self.net_, codes, [layers, later], self.frozen_)
@@ -104,13 +106,17 @@ class MetaLearner(BaseEstimator):
 
     def _hint_loss(self, codes: np.ndarray, layers: int, target: torch.Tensor) -> torch.Tensor:
         """Hints, with teacher forcing: at every layer < L every cell that may change is
-        asked for the hand-written rule's next symbol given the rule's own grid
+        asked for the hand-written rule's (or the --teacher program's) next symbol given its grid
         (cross-entropy, the mean over those cells: the labels' fall is not rare, unlike
         a maze's dead-end fronts, for which train-algo weighs changes and keeps equally,
         filter.hint_loss), and the readout of the answer cell's symbol at layer L for the
         answer. The filter never runs on its own here; validation runs it."""
         net, (H, W) = self.net_, codes.shape[1:]
-        trace = torch.as_tensor(hint_trace(self.family_, codes, layers, self.frozen_))
+        if getattr(self, "_teacher", None):  # a program invented from the answers alone
+            trace = teacher_trace(self._teacher, codes, layers, self.frozen_)
+        else:
+            trace = hint_trace(self.family_, codes, layers, self.frozen_)
+        trace = torch.as_tensor(trace)
         x = F.one_hot(torch.as_tensor(codes), len(INPUTS)).permute(0, 3, 1, 2).float()
         state = F.one_hot(trace, net.symbols).permute(0, 1, 4, 2, 3).float()
         logits = net.logits(state[:-1].flatten(0, 1), net.recall(x).repeat(layers, 1, 1, 1))

@@ -81,7 +81,7 @@ def read_rule(
     if sizes is None:
         sizes = [(m, d) for m in range(1, 2 * cfg.max_m + 1) for d in range(1, cfg.max_d + 1)]
     problems = [sample(learner.family_, count, m, d, rng)[:3] for m, d in sizes]
-    patterns = 12 if cfg.hints else 6
+    patterns = 12 if cfg.hints or cfg.teacher else 6
     problems += [every_label_pattern(m, 1 + m % cfg.max_d, rng) for m in range(1, patterns + 1)]
     rows = _neighbourhood_rows(learner, problems, progress=progress)
     with heartbeat("read off: the table, merged into guards", progress):

@@ -1,0 +1,131 @@
+"""A column program found from the answers alone, as a teacher (MetaConfig.teacher).
+
+The program is short: a cell of the label column (or the answer cell below it) reads
+its north, itself and its south, each as one of the symbols below, and takes the new
+state of the first guard that matches (each guard followed by its sign mirror: labels'
+signs swapped, states 1<->2, 3<->4); no guard matching keeps the state. The answer is
+`readout[state]` of the answer cell. Such programs are found by a SAT solver asked only
+for the answers (bench/bench_majority_invent.py); `teacher_trace` runs one on laid-out
+problems with the frame's schedule, in the filter's states, so that SGD fits it as it
+fits a hand-written hint (hints.py) - but nobody wrote this one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..extract import _whole, load_json, sealed_json
+from .layout import INPUTS, schedule
+
+# A cell's symbol: 0 beyond the column, 1/2/3 a +1 label / -1 label / the answer cell
+# that has not changed, then (state s, label cell) and (state s, answer cell), s >= 1.
+UNCHANGED = {INPUTS.index("L0"): 1, INPUTS.index("L1"): 2, INPUTS.index("?"): 3}
+
+
+def symbols(states: int) -> int:
+    return 4 + 2 * (states - 1)
+
+
+def _flip_state(states: int) -> np.ndarray:
+    flip = np.arange(states)
+    for a in range(1, states - 1, 2):
+        flip[a], flip[a + 1] = a + 1, a
+    return flip
+
+
+@dataclass
+class ColumnProgram:
+    """guards: [(north set, centre set, south set, new state)], each followed by its sign
+    mirror, first match wins; readout: +-1 per state of the answer cell."""
+
+    states: int
+    guards: list[tuple[list[int], list[int], list[int], int]]
+    readout: list[int]
+    found_by: str = ""
+
+    def _flip_symbol(self) -> np.ndarray:
+        fs = _flip_state(self.states)
+        tail = [4 + 2 * (fs[s] - 1) + t for s in range(1, self.states) for t in (0, 1)]
+        return np.array([0, 2, 1, 3, *tail])
+
+    def step(self, north: np.ndarray, centre: np.ndarray, south: np.ndarray, keep):
+        """The new states of cells reading these symbols (arrays alike); `keep`: their
+        states now."""
+        fs, flip = _flip_state(self.states), self._flip_symbol()
+        new, done = np.array(keep, copy=True), np.zeros(np.shape(keep), dtype=bool)
+        for n, c, s, out in self.guards:
+            for view, value in (
+                ((north, centre, south), out),
+                ((flip[north], flip[centre], flip[south]), fs[out]),
+            ):
+                hit = ~done & np.isin(view[0], n) & np.isin(view[1], c) & np.isin(view[2], s)
+                new[hit], done = value, done | hit
+        return new
+
+    def to_json(self) -> dict:
+        return {
+            "kind": "column program",
+            "states": self.states,
+            "guards": [[list(n), list(c), list(s), out] for n, c, s, out in self.guards],
+            "readout": list(self.readout),
+            "found_by": self.found_by,
+        }
+
+    @classmethod
+    def from_json(cls, blob) -> ColumnProgram:
+        if not isinstance(blob, dict) or blob.get("kind") != "column program":
+            raise ValueError("no 'kind': 'column program'")
+        states = _whole(blob.get("states"), "states", 2, 16)
+        top, guards = symbols(states) - 1, []
+        for g in blob.get("guards") or []:
+            if (
+                not isinstance(g, list)
+                or len(g) != 4
+                or not all(isinstance(x, list) for x in g[:3])
+            ):
+                raise ValueError("a guard is [north set, centre set, south set, new state]")
+            sets = [[_whole(x, "a guard's symbol", 0, top) for x in part] for part in g[:3]]
+            guards.append((*sets, _whole(g[3], "a guard's new state", 0, states - 1)))
+        readout = blob.get("readout")
+        if (
+            not isinstance(readout, list)
+            or len(readout) != states
+            or any(r not in (-1, 1) for r in readout)
+        ):
+            raise ValueError(f"readout must be {states} values, each 1 or -1")
+        return cls(states, guards, [int(r) for r in readout], str(blob.get("found_by", "")))
+
+    def save(self, path: str) -> None:
+        from ... import guard
+
+        guard.write_text(path, sealed_json(self.to_json()))
+
+    @classmethod
+    def load(cls, path: str) -> ColumnProgram:
+        return load_json(path, cls.from_json, "column program", "not a column program")
+
+
+def teacher_trace(program: ColumnProgram, codes: np.ndarray, layers: int, frozen=()) -> np.ndarray:
+    """The program run on laid-out problems (B, m+1, d+2) with the frame's schedule, as
+    filter states (layers + 1, B, H, W): the label column and the answer cell follow it,
+    every other cell keeps state 0."""
+    B, H, W = codes.shape
+    d = W - 2  # one work column
+    column = codes[:, :, d]
+    unchanged = np.vectorize(lambda c: UNCHANGED.get(int(c), 0))(column)
+    answer = np.zeros(H, dtype=np.int64)
+    answer[-1] = 1
+    active = schedule(codes, frozen).numpy()[:, :, d]
+    state = np.zeros((B, H), dtype=np.int64)
+    out = np.zeros((layers + 1, B, H, W), dtype=np.int64)
+    for layer in range(layers + 1):
+        out[layer, :, :, d] = state
+        if layer == layers:
+            break
+        sym = np.where(state == 0, unchanged, 4 + 2 * (state - 1) + answer)
+        padded = np.pad(sym, ((0, 0), (1, 1)))  # symbol 0 beyond the column
+        new = program.step(padded[:, :-2], sym, padded[:, 2:], state)
+        state = np.where(active <= layer, new, state)
+    return out
