@@ -178,6 +178,7 @@ def test_learned_learners_run_by_algorithm1_in_the_frame(name, seed):
         assert np.array_equal(model.predict(T), model.reference_predict(X[0], y[0], T))
 
 
+@pytest.mark.slow  # about 17 s for the three: run by .ci/run
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_learners_verify(name):
     report = verify(shipped(name), large=((24, 4),), count=20, frame=((3, 2),), datasets=1)
@@ -185,6 +186,7 @@ def test_shipped_learners_verify(name):
     assert report["label_patterns"]["right"] == report["label_patterns"]["problems"] == 8190
 
 
+@pytest.mark.slow  # about 4 s: run by .ci/run
 def test_a_corrupted_guard_is_caught():
     """Flip the answer of the guard that writes the answer cell first when the label
     above it is L1 and nothing has arrived from the right (m = 1, in the exhaustive

@@ -113,6 +113,7 @@ def test_verify_passes_the_rule_and_catches_a_corrupted_entry():
     assert "b" not in {c["check"] for c in broken["checks"]}  # not run once (a) failed
 
 
+@pytest.mark.slow  # about 10 s: run by .ci/run, keeping make test under 5 minutes
 def test_extract_and_verify_commands(tmp_path, capsys):
     path = str(tmp_path / "model.pt")
     hand_made_learner().save(path)
