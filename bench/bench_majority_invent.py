@@ -4,16 +4,20 @@ counterexamples (issue 29). Its programs are the teachers of `meta-train --teach
 
 The space (meta/teacher.py's ColumnProgram): a label or answer cell reads north, itself
 and south as symbols; --guards guards, each followed by its sign mirror, first match
-wins. Two generic priors, stated because they decide the result:
+wins. Three priors, stated because they decide the result:
   * a guard reads the cell and ONE neighbour (the other's set is every symbol);
   * conservation: each state carries a charge -1, 0 or +1 (learned; an unchanged label
     its sign) and every update the encoded runs meet moves charge through a learned flux
     between neighbours (q(new) - q(old) = flux(north, cell) - flux(cell, south), none
-    from the border or into the answer cell): on those runs the label column's total
-    charge never changes, so no cell can hold a count.
-The constraints are the answers only: on each label pattern given (both schedules) the
-column stands still from layer min(L, 2 m + 6) and the answer cell's readout is the
-majority (ties +1). Start: every pattern to m = 3; each round the program is run on
+    from the border or into the answer cell): no update creates or destroys charge, and
+    a cell carries at most one label's worth (not asked at the edge of the wave that
+    switches cells on, nor of updates the runs do not meet);
+  * the column stands still from layer min(L, 2 m + 6) (a stability certificate, cheaper
+    than asking the answer at every layer to 2 L; 2 m + 6 is the hand-written `settle`'s
+    settling time plus one: a bound, not a state or trace of it).
+Beyond these, the constraints are the answers: on each label pattern given (both
+schedules) the answer cell's readout, once the column stands still, is the majority
+(ties +1). Start: every pattern to m = 3; each round the program is run on
 every pattern to m = 12 and 300 random ones at m = 16, 24, 32, 64, and three patterns it
 gets wrong at the smallest failing m are added (--pick M: two of them at the largest m
 <= M that fails instead). A program right on all of them is saved.
@@ -37,6 +41,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--guards", type=int, default=5, help="guards (each with its mirror)")
     parser.add_argument("--pick", type=int, default=0, help="counterexamples also at m <= this")
     parser.add_argument("--rounds", type=int, default=200, help="rounds per seed at most")
+    parser.add_argument(
+        "--still-from", choices=("2m+6", "L"), default="2m+6",
+        help="the layer from which the column must stand still: 2 m + 6, or the frame's L",
+    )  # fmt: skip
     parser.add_argument("--out", default="meta_majority_invent", help="results name (.json)")
     args = parser.parse_args(argv)
     if not 1 <= args.guards <= 12 or args.pick < 0 or args.rounds < 1 or min(args.seeds) < 0:
@@ -45,7 +53,6 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 K = 6  # states
-HA, HB = 2, 6  # the column stands still from layer min(L, HA m + HB)
 
 
 def symbol(s: int, c: int) -> int:
@@ -61,12 +68,13 @@ class Encoding:
     """The SAT encoding: guard sets A[g][position][symbol], new states O[g][state], the
     readout R[state], charges and fluxes; runs of given label patterns unrolled."""
 
-    def __init__(self, space, guards: int):
+    def __init__(self, space, guards: int, still_from: str = "2m+6"):
         from pysat.solvers import Solver
 
         from turing_rcnn.trainable.meta.teacher import ColumnProgram, symbols
 
         self.space, self.G, self.n, self.s = space, guards, 0, Solver(name="cadical153")
+        self.still_from = still_from
         self.nsym = symbols(K)
         self.flip = ColumnProgram(K, [], [1] * K)._flip_symbol()
         self.R = [self.new() for _ in range(K)]
@@ -166,7 +174,9 @@ class Encoding:
 
         m = len(y)
         active = active_layers(m, d)[:, d]
-        stop = min(layers_for(_majority(), m, 1), HA * m + HB)
+        stop = layers_for(_majority(), m, 1)  # L at d = 1
+        if self.still_from == "2m+6":
+            stop = min(stop, 2 * m + 6)
         codes = np.zeros(m + 3, dtype=int)
         codes[1 : m + 1] = np.where(np.asarray(y) == 1, 1, 2)
         codes[m + 1] = 3
@@ -281,11 +291,11 @@ def failures(space, program, rng, pick: int) -> list:
     return chosen
 
 
-def invent(seed: int, guards: int, pick: int, rounds: int, line) -> dict:
+def invent(seed: int, guards: int, pick: int, rounds: int, line, still_from: str = "2m+6") -> dict:
     from bench_majority_search import Space, entries, fitness, large, patterns
 
     space, rng = Space(K), np.random.default_rng(seed)
-    enc, start = Encoding(space, guards), time.perf_counter()
+    enc, start = Encoding(space, guards, still_from), time.perf_counter()
     given = 0
     for m in range(1, 4):
         for y in patterns(m)[0]:
@@ -293,7 +303,8 @@ def invent(seed: int, guards: int, pick: int, rounds: int, line) -> dict:
                 enc.pattern(y, d)
                 given += 1
     how = f"SAT with counterexamples, from the answers alone (bench_majority_invent.py, seed {seed}"
-    how += f", --guards {guards}" + (f", --pick {pick})" if pick else ")")
+    how += f", --guards {guards}" + (f", --still-from {still_from}" if still_from != "2m+6" else "")
+    how += f", --pick {pick})" if pick else ")"
     for r in range(rounds):
         program = enc.program(how)
         if program is None:
@@ -330,10 +341,11 @@ def main(argv=None) -> int:
         "bench_majority_invent", len(args.seeds), not args.no_progress, every=2.0
     ) as line:
         for seed in args.seeds:
-            run = invent(seed, args.guards, args.pick, args.rounds, line)
+            run = invent(seed, args.guards, args.pick, args.rounds, line, args.still_from)
             program = run.pop("program", None)
             if program is not None:  # saved at once: the next seed may take long
-                path = RESULTS / "majority_invented" / f"sat-s{seed}.json"
+                still = "" if args.still_from == "2m+6" else "-L"
+                path = RESULTS / "majority_invented" / f"sat{still}-s{seed}.json"
                 path.parent.mkdir(parents=True, exist_ok=True)
                 program.save(str(path))
                 run["program_file"] = f"{path.parent.name}/{path.name}"

@@ -2,7 +2,6 @@
 found (bench/bench_majority_invent.py) and their trace as the teacher of meta-train."""
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,7 @@ from turing_rcnn.trainable.meta.families import every_label_pattern, get_family,
 from turing_rcnn.trainable.meta.layout import INPUTS, layers_for, layout_codes
 from turing_rcnn.trainable.meta.teacher import ColumnProgram, teacher_trace
 
-FOUND = sorted((Path(__file__).parents[1] / "bench/results/majority_invented").glob("sat-s*.json"))
+FOUND = sorted((Path(__file__).parents[1] / "bench/results/majority_invented").glob("sat*.json"))
 FROZEN = [INPUTS.index(s) for s in ("D0", "D1", "T0", "T1")]
 
 
@@ -81,9 +80,18 @@ def test_teacher_options_and_files(tmp_path, capsys):
         assert not out.exists()
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and str(bad) in err[0]
-    copy = tmp_path / "copy.json"
-    shutil.copy(good, copy)
-    assert ColumnProgram.load(str(copy)) == ColumnProgram.load(good)
+    with pytest.raises(ValueError, match="teacher it is taught a trace"):
+        MetaConfig(learner="majority", teacher=good, anneal=True)
+    with pytest.raises(ValueError, match="keep --neighbourhood square"):
+        MetaConfig(learner="majority", teacher=good, neighbourhood="north-west")
+    for field, value in (("guards", 5), ("guards", None), ("guards", [[[], [], [], 9]]),
+                         ("readout", [True] * 6), ("readout", [1.0] * 6)):  # fmt: skip
+        broken = dict(blob, readout=json.loads(Path(good).read_text())["readout"]) | {field: value}
+        with pytest.raises(ValueError):
+            ColumnProgram.from_json(broken)
+    program = ColumnProgram.load(good)
+    program.save(str(tmp_path / "saved.json"))
+    assert ColumnProgram.load(str(tmp_path / "saved.json")) == program
 
 
 def test_meta_train_runs_on_the_teachers_trace(monkeypatch):

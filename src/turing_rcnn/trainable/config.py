@@ -38,6 +38,8 @@ def _check_teacher(cfg) -> None:
         raise ValueError("--teacher and --hints both supervise every cell: give one")
     if cfg.learner != "majority":
         raise ValueError(f"--teacher: a column program answers majority, not {cfg.learner}")
+    if cfg.neighbourhood != "square":
+        raise ValueError("--teacher: a column program reads south too; keep --neighbourhood square")
     states = ColumnProgram.load(cfg.teacher).states
     if cfg.symbols < states:
         raise ValueError(f"--teacher {cfg.teacher} has {states} states: --symbols >= {states}")
@@ -242,4 +244,4 @@ class MetaConfig:
         _check_hints(self.hints, self.learner, self.symbols, META_HINTS)
         if self.teacher:
             _check_teacher(self)
-        _check_anneal(self.anneal, self.symbols, self.hints)
+        _check_anneal(self.anneal, self.symbols, self.hints or bool(self.teacher))

@@ -67,7 +67,7 @@ class MetaLearner(BaseEstimator):
         self._done = False
         cfg = self.config_ = self.config or MetaConfig()
         self.family_ = get_family(cfg.learner)
-        self._teacher = ColumnProgram.load(cfg.teacher) if cfg.teacher else None
+        self.teacher_ = ColumnProgram.load(cfg.teacher) if cfg.teacher else None
         rng = np.random.default_rng(cfg.seed)
         with torch.random.fork_rng():
             torch.manual_seed(cfg.seed)
@@ -98,7 +98,7 @@ class MetaLearner(BaseEstimator):
         layers = layers_for(self.family_, m, d)
         target = torch.as_tensor(answers == 1, dtype=torch.float32)
         codes = layout_codes(X, y, x)
-        if cfg.hints or cfg.teacher:
+        if cfg.hints or self.teacher_ is not None:
             return self._hint_loss(codes, layers, target)
         later = layers + int(rng.integers(1, layers + 1))
         logits = run_filter(self.net_, codes, [layers, later], self.frozen_)
@@ -112,8 +112,8 @@ class MetaLearner(BaseEstimator):
         filter.hint_loss), and the readout of the answer cell's symbol at layer L for the
         answer. The filter never runs on its own here; validation runs it."""
         net, (H, W) = self.net_, codes.shape[1:]
-        if getattr(self, "_teacher", None):  # a program invented from the answers alone
-            trace = teacher_trace(self._teacher, codes, layers, self.frozen_)
+        if getattr(self, "teacher_", None) is not None:  # invented from the answers alone
+            trace = teacher_trace(self.teacher_, codes, layers, self.frozen_)
         else:
             trace = hint_trace(self.family_, codes, layers, self.frozen_)
         trace = torch.as_tensor(trace)
@@ -205,6 +205,8 @@ class MetaLearner(BaseEstimator):
             "val_accuracy": round(self.val_accuracy_, 6),
             "frozen": [INPUTS[c] for c in sorted(self.frozen_)],
             **({"anneal": True} if cfg.anneal else {}),
+            **({"hints": True} if cfg.hints else {}),
+            **({"teacher": cfg.teacher} if cfg.teacher else {}),
         }
 
     def plot(self, path: str) -> str:

@@ -78,24 +78,24 @@ class ColumnProgram:
         if not isinstance(blob, dict) or blob.get("kind") != "column program":
             raise ValueError("no 'kind': 'column program'")
         states = _whole(blob.get("states"), "states", 2, 16)
-        top, guards = symbols(states) - 1, []
-        for g in blob.get("guards") or []:
-            if (
-                not isinstance(g, list)
-                or len(g) != 4
-                or not all(isinstance(x, list) for x in g[:3])
+        top, guards, raw = symbols(states) - 1, [], blob.get("guards")
+        if not isinstance(raw, list) or not 1 <= len(raw) <= 64:
+            raise ValueError("guards must be a list of 1..64 guards")
+        for g in raw:
+            if not (
+                isinstance(g, list) and len(g) == 4 and all(isinstance(x, list) for x in g[:3])
             ):
                 raise ValueError("a guard is [north set, centre set, south set, new state]")
+            if any(len(part) > top + 1 for part in g[:3]):
+                raise ValueError(f"a guard's set holds at most {top + 1} symbols")
             sets = [[_whole(x, "a guard's symbol", 0, top) for x in part] for part in g[:3]]
             guards.append((*sets, _whole(g[3], "a guard's new state", 0, states - 1)))
         readout = blob.get("readout")
-        if (
-            not isinstance(readout, list)
-            or len(readout) != states
-            or any(r not in (-1, 1) for r in readout)
+        if not (isinstance(readout, list) and len(readout) == states) or any(
+            type(r) is not int or r not in (-1, 1) for r in readout
         ):
-            raise ValueError(f"readout must be {states} values, each 1 or -1")
-        return cls(states, guards, [int(r) for r in readout], str(blob.get("found_by", "")))
+            raise ValueError(f"readout must be {states} whole numbers, each 1 or -1")
+        return cls(states, guards, readout, str(blob.get("found_by", "")))
 
     def save(self, path: str) -> None:
         from ... import guard
