@@ -22,7 +22,7 @@ every pattern to m = 12 and 300 random ones at m = 16, 24, 32, 64, and three pat
 gets wrong at the smallest failing m are added (--pick M: two of them at the largest m
 <= M that fails instead). A program right on all of them is saved.
 
-    python bench/bench_majority_invent.py --seeds 0 2   # 1.5 and 4 min; seed 1 found none in 14
+    python bench/bench_majority_invent.py --seeds 0 2   # 70 and 132 s; seed 1 found none in 14 min
 """
 
 from __future__ import annotations
@@ -55,13 +55,12 @@ def parse_args(argv=None) -> argparse.Namespace:
 K = 6  # states
 
 
-def symbol(s: int, c: int) -> int:
-    """A bench Space cell (state s, code c) as a ColumnProgram symbol."""
-    if s == K:
-        return 0
-    if s == 0:
-        return {1: 1, 2: 2, 3: 3}.get(c, 0)
-    return 4 + 2 * (s - 1) + (1 if c == 3 else 0)
+def symbol(s, c):
+    """Bench Space cells (state s, code c: 1/2/3 are already the unchanged symbols) as
+    ColumnProgram symbols (teacher.cell_symbols; the border state K: 0)."""
+    from turing_rcnn.trainable.meta.teacher import cell_symbols
+
+    return np.where(s == K, 0, cell_symbols(s, c, c == 3))
 
 
 class Encoding:
@@ -71,12 +70,12 @@ class Encoding:
     def __init__(self, space, guards: int, still_from: str = "2m+6"):
         from pysat.solvers import Solver
 
-        from turing_rcnn.trainable.meta.teacher import ColumnProgram, symbols
+        from turing_rcnn.trainable.meta.teacher import flip_symbols, symbols
 
         self.space, self.G, self.n, self.s = space, guards, 0, Solver(name="cadical153")
         self.still_from = still_from
         self.nsym = symbols(K)
-        self.flip = ColumnProgram(K, [], [1] * K)._flip_symbol()
+        self.flip = flip_symbols(K)
         self.R = [self.new() for _ in range(K)]
         self.A = [[[self.new() for _ in range(self.nsym)] for _ in range(3)] for _ in range(guards)]
         self.O = [[self.new() for _ in range(K)] for _ in range(guards)]
@@ -187,10 +186,8 @@ class Encoding:
             for a, la in state[i - 1]:
                 for b, lb in state[i]:
                     for c, lc in state[i + 1]:
-                        syms = (
-                            symbol(a, codes[i - 1]),
-                            symbol(b, codes[i]),
-                            symbol(c, codes[i + 1]),
+                        syms = tuple(
+                            int(x) for x in symbol(np.array([a, b, c]), codes[i - 1 : i + 2])
                         )
                         yield [-x for x in (la, lb, lc) if x is not None], b, syms
 
@@ -249,10 +246,7 @@ def column_table(space, program) -> tuple[np.ndarray, np.ndarray]:
     """The program as a bench Space table and readout (to run bench_majority_search's
     checks on it)."""
     p = space.parts
-    syms = [
-        np.array([symbol(int(s), int(c)) for s, c in zip(p[i], p[i + 3], strict=True)])
-        for i in range(3)
-    ]
+    syms = [symbol(p[i], p[i + 3]) for i in range(3)]
     table = program.step(*syms, space.keep)
     table[p[1] == K] = space.keep[p[1] == K]
     return table, np.array([*program.readout, 1])

@@ -17,15 +17,22 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..extract import _whole, load_json, sealed_json
-from .layout import INPUTS, schedule
+from .layout import INPUTS, layer_states, schedule
 
 # A cell's symbol: 0 beyond the column, 1/2/3 a +1 label / -1 label / the answer cell
 # that has not changed, then (state s, label cell) and (state s, answer cell), s >= 1.
-UNCHANGED = {INPUTS.index("L0"): 1, INPUTS.index("L1"): 2, INPUTS.index("?"): 3}
+UNCHANGED = np.zeros(len(INPUTS), dtype=np.int64)
+UNCHANGED[[INPUTS.index("L0"), INPUTS.index("L1"), INPUTS.index("?")]] = 1, 2, 3
 
 
 def symbols(states: int) -> int:
     return 4 + 2 * (states - 1)
+
+
+def cell_symbols(state, unchanged, answer):
+    """The symbols of cells in `state` (arrays alike): `unchanged` (1, 2, 3: the symbol a
+    cell shows while its state is 0), `answer` (1 for the answer cell, else 0)."""
+    return np.where(state == 0, unchanged, 4 + 2 * (np.asarray(state) - 1) + answer)
 
 
 def _flip_state(states: int) -> np.ndarray:
@@ -33,6 +40,13 @@ def _flip_state(states: int) -> np.ndarray:
     for a in range(1, states - 1, 2):
         flip[a], flip[a + 1] = a + 1, a
     return flip
+
+
+def flip_symbols(states: int) -> np.ndarray:
+    """Each symbol with the labels' signs swapped (a guard's mirror reads these)."""
+    fs = _flip_state(states)
+    tail = [4 + 2 * (fs[s] - 1) + t for s in range(1, states) for t in (0, 1)]
+    return np.array([0, 2, 1, 3, *tail])
 
 
 @dataclass
@@ -45,15 +59,10 @@ class ColumnProgram:
     readout: list[int]
     found_by: str = ""
 
-    def _flip_symbol(self) -> np.ndarray:
-        fs = _flip_state(self.states)
-        tail = [4 + 2 * (fs[s] - 1) + t for s in range(1, self.states) for t in (0, 1)]
-        return np.array([0, 2, 1, 3, *tail])
-
     def step(self, north: np.ndarray, centre: np.ndarray, south: np.ndarray, keep):
         """The new states of cells reading these symbols (arrays alike); `keep`: their
         states now."""
-        fs, flip = _flip_state(self.states), self._flip_symbol()
+        fs, flip = _flip_state(self.states), flip_symbols(self.states)
         new, done = np.array(keep, copy=True), np.zeros(np.shape(keep), dtype=bool)
         for n, c, s, out in self.guards:
             for view, value in (
@@ -113,19 +122,15 @@ def teacher_trace(program: ColumnProgram, codes: np.ndarray, layers: int, frozen
     every other cell keeps state 0."""
     B, H, W = codes.shape
     d = W - 2  # one work column
-    column = codes[:, :, d]
-    unchanged = np.vectorize(lambda c: UNCHANGED.get(int(c), 0))(column)
-    answer = np.zeros(H, dtype=np.int64)
-    answer[-1] = 1
-    active = schedule(codes, frozen).numpy()[:, :, d]
-    state = np.zeros((B, H), dtype=np.int64)
-    out = np.zeros((layers + 1, B, H, W), dtype=np.int64)
-    for layer in range(layers + 1):
-        out[layer, :, :, d] = state
-        if layer == layers:
-            break
-        sym = np.where(state == 0, unchanged, 4 + 2 * (state - 1) + answer)
+    unchanged, answer = UNCHANGED[codes[:, :, d]], np.arange(H) == H - 1
+
+    def step(state: np.ndarray) -> np.ndarray:
+        sym = cell_symbols(state, unchanged, answer)
         padded = np.pad(sym, ((0, 0), (1, 1)))  # symbol 0 beyond the column
-        new = program.step(padded[:, :-2], sym, padded[:, 2:], state)
-        state = np.where(active <= layer, new, state)
+        return program.step(padded[:, :-2], sym, padded[:, 2:], state)
+
+    active = schedule(codes, frozen).numpy()[:, :, d]
+    out = np.zeros((layers + 1, B, H, W), dtype=np.int64)
+    for layer, state in layer_states(step, np.zeros((B, H), dtype=np.int64), active, layers):
+        out[layer, :, :, d] = state
     return out
